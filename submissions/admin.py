@@ -1,0 +1,76 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from .models import Branch, Case, CaseRevision, EditorImage, Membership, Theme
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+class UserMembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["branch"]
+
+
+@admin.register(Branch)
+class BranchAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "parent", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    autocomplete_fields = ["parent"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records only the workflow writes: admins look, they do not edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ["title", "branch", "status", "updated_at", "submitted_at"]
+    list_filter = ["status", "themes", "branch"]
+    search_fields = ["title", "tagline", "branch__name"]
+    list_select_related = ["branch"]
+    date_hierarchy = "updated_at"
+
+
+@admin.register(CaseRevision)
+class CaseRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["title", "number", "branch_name", "submitted_by", "created_at"]
+    search_fields = ["title", "branch_name"]
+    list_select_related = ["submitted_by"]
+
+
+@admin.register(EditorImage)
+class EditorImageAdmin(ReadOnlyAdmin):
+    list_display = ["image", "width", "height", "uploaded_by", "created_at"]
+    list_select_related = ["uploaded_by"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class CaseHubUserAdmin(UserAdmin):
+    inlines = [UserMembershipInline]

@@ -1,0 +1,105 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_ckeditor_5.widgets import CKEditor5Widget
+
+from casehub.images import image_clean
+
+from .models import Branch, Case, Theme
+from .services import CaseContent
+
+
+def _editor_config() -> str:
+    return "en" if (get_language() or "").startswith("en") else "default"
+
+
+class CaseForm(forms.ModelForm):
+    """The case text as a branch member writes it."""
+
+    branch = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Branch.objects.none(), empty_label=None
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    cover_image = forms.FileField(
+        label=_("Cover image"),
+        required=False,
+        help_text=_("JPEG, PNG, WebP or GIF, at most 10 MB."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
+    )
+    themes = forms.ModelMultipleChoiceField(
+        label=_("Themes"),
+        queryset=Theme.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Case
+        fields = ["title", "tagline", "author_name", "source", "lead", "body", "themes"]
+        widgets = {"lead": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The organisation of an existing case does not change.
+            del self.fields["branch"]
+            self.fields["version"].initial = self.instance.version
+            self.fields["cover_image"].initial = self.instance.cover_image
+        else:
+            del self.fields["version"]
+            self.fields["branch"].queryset = branches
+            if branches is not None and len(branches) == 1:
+                self.fields["branch"].widget = forms.HiddenInput()
+                self.fields["branch"].initial = branches[0].pk
+        # The editor hides the textarea, so the browser must not demand it;
+        # completeness is checked when the case is submitted.
+        self.fields["body"].required = False
+        self.fields["body"].widget = CKEditor5Widget(config_name=_editor_config())
+        self.fields["body"].label = _("Body")
+        self.fields["lead"].help_text = _(
+            "One or two paragraphs that say what the case is about."
+        )
+
+    def clean_cover_image(self):
+        upload = self.cleaned_data.get("cover_image")
+        if upload is False:
+            return False  # the "clear" box was ticked
+        if not upload:
+            return None
+        return image_clean(upload)
+
+    def clean_version(self):
+        version = self.cleaned_data.get("version")
+        if version is None:
+            raise ValidationError(
+                _("The form is incomplete; reload the page and try again."),
+                code="no_version",
+            )
+        return version
+
+    def to_content(self) -> CaseContent:
+        data = self.cleaned_data
+        cover = data.get("cover_image")
+        return CaseContent(
+            title=data["title"].strip(),
+            tagline=data.get("tagline", "").strip(),
+            author_name=data.get("author_name", "").strip(),
+            source=data.get("source", "").strip(),
+            lead=data.get("lead", "").strip(),
+            body=data.get("body", ""),
+            themes=list(data.get("themes") or []),
+            cover=cover or None,
+            remove_cover=cover is False,
+        )
+
+
+class CaseWithdrawForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,0 +1,104 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from review.services import case_submit, case_withdraw
+from submissions import demo
+from submissions.models import Branch, Case, Membership, Theme
+from submissions.services import CaseContent, case_create
+
+
+class Command(BaseCommand):
+    help = "Build the demo department: organisations, accounts, cases. Safe to rerun."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        themes = self._themes()
+        branches = self._branches()
+        users = self._accounts(branches)
+        created = self._cases(users, themes)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(branches)} organisations, "
+                f"{len(users)} accounts, {created} new case(s)."
+            )
+        )
+
+    def _themes(self):
+        themes = {}
+        for position, name in enumerate(demo.THEMES):
+            themes[name], _ = Theme.objects.get_or_create(
+                name=name, defaults={"position": position}
+            )
+        return themes
+
+    def _branches(self):
+        branches = {}
+        for name, kind, parent_name in demo.BRANCHES:
+            branches[name], _ = Branch.objects.get_or_create(
+                name=name,
+                defaults={"kind": kind, "parent": branches.get(parent_name)},
+            )
+        return branches
+
+    def _accounts(self, branches):
+        User = get_user_model()
+        users = {}
+        for username, (
+            full_name,
+            branch_name,
+            role,
+            groups,
+            is_staff,
+        ) in demo.ACCOUNTS.items():
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User(
+                    username=username,
+                    first_name=full_name,
+                    email=f"{username}@example.org",
+                    is_staff=is_staff,
+                    is_superuser=is_staff,
+                )
+                user.set_password(demo.DEMO_PASSWORD)
+                user.save()
+            if branch_name:
+                Membership.objects.get_or_create(
+                    user=user, branch=branches[branch_name], defaults={"role": role}
+                )
+            for group_name in groups:
+                user.groups.add(Group.objects.get_or_create(name=group_name)[0])
+            users[username] = user
+        return users
+
+    def _cases(self, users, themes):
+        created = 0
+        for spec in demo.CASES:
+            writer = users[spec["writer"]]
+            branch = writer.memberships.get().branch
+            if Case.objects.filter(branch=branch, title=spec["title"]).exists():
+                continue
+            case = case_create(
+                branch=branch,
+                acting_user=writer,
+                content=CaseContent(
+                    title=spec["title"],
+                    tagline=spec["tagline"],
+                    author_name=spec["author_name"],
+                    lead=spec["lead"],
+                    body=spec["body"],
+                    themes=[themes[name] for name in spec["themes"]],
+                ),
+            )
+            secretary = branch.memberships.get(role=Membership.Role.SECRETARY).user
+            if spec["submit"]:
+                case_submit(case=case, acting_user=secretary)
+            if spec["withdraw"]:
+                case_withdraw(
+                    case=case,
+                    acting_user=secretary,
+                    comment="补充活动照片后再提交。",
+                )
+            created += 1
+        return created

@@ -1,0 +1,270 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, ListView
+
+from review.services import case_submit, case_withdraw
+
+from .exceptions import CaseActionError, EditConflict, NotPermitted
+from .filters import MyCaseFilter
+from .forms import CaseForm, CaseWithdrawForm
+from .models import Case, Membership
+from .selectors import (
+    branches_for_user,
+    case_get_for_member,
+    cases_for_member,
+    membership_role,
+)
+from .services import case_create, case_delete_draft, case_update, editor_image_store
+
+
+class MemberCaseMixin(LoginRequiredMixin):
+    """Loads the case from the URL for a member of its organisation, else 404."""
+
+    def get_case(self) -> Case:
+        if not hasattr(self, "_case"):
+            self._case = case_get_for_member(
+                case_id=self.kwargs["pk"], user=self.request.user
+            )
+        return self._case
+
+
+class CaseListView(LoginRequiredMixin, ListView):
+    template_name = "submissions/case_list.html"
+    paginate_by = 20
+    context_object_name = "cases"
+
+    def get_queryset(self):
+        self.filterset = MyCaseFilter(
+            self.request.GET or None, queryset=cases_for_member(user=self.request.user)
+        )
+        return self.filterset.qs.order_by("-updated_at", "-pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter"] = self.filterset
+        context["branches"] = branches_for_user(user=self.request.user)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["query_string"] = query.urlencode()
+        return context
+
+
+class CaseCreateView(LoginRequiredMixin, View):
+    template_name = "submissions/case_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.branches = branches_for_user(user=request.user)
+            if not self.branches.exists():
+                raise PermissionDenied(
+                    _("Only members of a party organisation can write cases.")
+                )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render(CaseForm(branches=self.branches))
+
+    def post(self, request):
+        form = CaseForm(request.POST, request.FILES, branches=self.branches)
+        if not form.is_valid():
+            return self.render(form)
+        try:
+            case = case_create(
+                branch=form.cleaned_data["branch"],
+                acting_user=request.user,
+                content=form.to_content(),
+            )
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        messages.success(request, _("The draft has been saved."))
+        return redirect(_after_save_url(request, case))
+
+    def render(self, form):
+        return render(self.request, self.template_name, {"form": form, "case": None})
+
+
+class CaseUpdateView(MemberCaseMixin, View):
+    template_name = "submissions/case_form.html"
+
+    def get(self, request, pk):
+        case = self.get_case()
+        if not case.is_editable:
+            messages.info(
+                request,
+                _("This case is %(status)s and cannot be edited now.")
+                % {"status": case.get_status_display()},
+            )
+            return redirect(case)
+        return self.render(CaseForm(instance=case), case)
+
+    def post(self, request, pk):
+        case = self.get_case()
+        form = CaseForm(request.POST, request.FILES, instance=case)
+        if not form.is_valid():
+            return self.render(form, case)
+        try:
+            case = case_update(
+                case=case,
+                acting_user=request.user,
+                expected_version=form.cleaned_data["version"],
+                content=form.to_content(),
+            )
+        except EditConflict as conflict:
+            return self.render_conflict(form, conflict)
+        except CaseActionError as error:
+            messages.error(request, error.message)
+            return redirect(case)
+        messages.success(request, _("Your changes have been saved."))
+        return redirect(_after_save_url(request, case))
+
+    def render_conflict(self, form, conflict):
+        """Show the person's own text again, beside what the other editor saved.
+
+        The form now carries the current version, so saving again replaces the
+        other editor's text, which the person has then seen.
+        """
+        current = conflict.current
+        data = form.data.copy()
+        data["version"] = str(current.version)
+        # Validating a model form writes onto its instance; keep `current` intact.
+        retry = CaseForm(data, instance=Case.objects.get(pk=current.pk))
+        retry.is_valid()
+        retry.add_error(None, conflict.message)
+        return self.render(retry, current, conflict_with=current, status=409)
+
+    def render(self, form, case, *, conflict_with=None, status=200):
+        context = {"form": form, "case": case, "conflict_with": conflict_with}
+        return render(self.request, self.template_name, context, status=status)
+
+
+def _after_save_url(request, case) -> str:
+    if "preview" in request.POST:
+        return reverse("submissions:case_preview", args=[case.pk])
+    return reverse("submissions:case_update", args=[case.pk])
+
+
+class CaseDetailView(MemberCaseMixin, DetailView):
+    template_name = "submissions/case_detail.html"
+    context_object_name = "case"
+
+    def get_object(self, queryset=None):
+        return self.get_case()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        case = self.object
+        role = membership_role(user=self.request.user, branch=case.branch)
+        context["is_secretary"] = role == Membership.Role.SECRETARY
+        context["revisions"] = case.revisions.select_related("submitted_by").order_by(
+            "-number"
+        )
+        context["events"] = case.events.select_related("actor", "revision").order_by(
+            "-created_at", "-pk"
+        )
+        context["withdraw_form"] = CaseWithdrawForm()
+        return context
+
+
+class CasePreviewView(MemberCaseMixin, DetailView):
+    """The saved draft laid out exactly as the public case page lays it out."""
+
+    template_name = "submissions/case_preview.html"
+    context_object_name = "case"
+
+    def get_object(self, queryset=None):
+        return self.get_case()
+
+
+class CaseRevisionView(MemberCaseMixin, DetailView):
+    template_name = "submissions/revision_detail.html"
+    context_object_name = "revision"
+
+    def get_object(self, queryset=None):
+        case = self.get_case()
+        return get_object_or_404(
+            case.revisions.select_related("submitted_by"), number=self.kwargs["number"]
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["case"] = self.get_case()
+        return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseSubmitView(MemberCaseMixin, View):
+    def post(self, request, pk):
+        case = self.get_case()
+        try:
+            case_submit(case=case, acting_user=request.user)
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The case has been submitted for review."))
+        return redirect(case)
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseWithdrawView(MemberCaseMixin, View):
+    def post(self, request, pk):
+        case = self.get_case()
+        form = CaseWithdrawForm(request.POST)
+        comment = form.cleaned_data["comment"] if form.is_valid() else ""
+        try:
+            case_withdraw(case=case, acting_user=request.user, comment=comment)
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("The case has been withdrawn. You can edit it and submit it again."),
+            )
+        return redirect(case)
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseDeleteView(MemberCaseMixin, View):
+    def post(self, request, pk):
+        case = self.get_case()
+        try:
+            case_delete_draft(case=case, acting_user=request.user)
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            messages.error(request, error.message)
+            return redirect(case)
+        messages.success(request, _("The draft has been deleted."))
+        return redirect("submissions:case_list")
+
+
+@require_POST
+def image_upload(request):
+    """The editor's image upload, answering in CKEditor's simple-upload format."""
+    if not request.user.is_authenticated:
+        return _upload_error(_("Please sign in again to upload images."), status=403)
+    upload = request.FILES.get("upload")
+    if upload is None:
+        return _upload_error(_("No file was received."), status=400)
+    try:
+        image = editor_image_store(upload=upload, acting_user=request.user)
+    except NotPermitted as error:
+        return _upload_error(error.message, status=403)
+    except ValidationError as error:
+        return _upload_error(error.messages[0], status=400)
+    return JsonResponse({"url": image.image.url})
+
+
+def _upload_error(message, *, status):
+    return JsonResponse({"error": {"message": message}}, status=status)

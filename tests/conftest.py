@@ -1,0 +1,34 @@
+import os
+
+import pytest
+from django.core.cache import cache
+
+from casehub.celery import app as celery_app
+
+
+def services_required() -> bool:
+    return os.environ.get("CASEHUB_REQUIRE_SERVICES", "") not in ("", "0", "false")
+
+
+def service_missing(reason: str):
+    """Skip locally, with the reason shown; fail where services are required (CI)."""
+    if services_required():
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    cache.clear()
+    yield
+    cache.clear()
