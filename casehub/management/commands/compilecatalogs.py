@@ -23,5 +23,5 @@ class Command(BaseCommand):
                     continue
                 polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
                 compiled += 1
-                self.stdout.write(f"compiled {po_path.relative_to(settings.BASE_DIR)}")
+                self.stdout.write(f"compiled {po_path}")
         self.stdout.write(f"{compiled} catalogue(s) compiled")
