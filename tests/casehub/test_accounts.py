@@ -7,6 +7,10 @@ from tests.submissions.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def credentials(username, password):
+    return {"username": username, "password": password}
+
+
 class LoginTests:
     def test_login_page_is_in_chinese_in_the_site_look(self, client):
         page = client.get(reverse("login")).content.decode()
@@ -16,13 +20,17 @@ class LoginTests:
 
     def test_correct_password_signs_in(self, client):
         user = UserFactory(username="shuji")
-        response = client.post(reverse("login"), {"username": "shuji", "password": PASSWORD})
+        response = client.post(
+            reverse("login"), {"username": "shuji", "password": PASSWORD}
+        )
         assert response.status_code == 302
         assert client.session["_auth_user_id"] == str(user.pk)
 
     def test_wrong_password_says_so_in_chinese(self, client):
         UserFactory(username="shuji")
-        response = client.post(reverse("login"), {"username": "shuji", "password": "nope"})
+        response = client.post(
+            reverse("login"), {"username": "shuji", "password": "nope"}
+        )
         assert response.status_code == 200
         assert "请输入一个正确的" in response.content.decode()
 
@@ -31,8 +39,10 @@ class LoginTests:
         UserFactory(username="shuji")
         client = Client()
         for _ in range(3):
-            client.post(reverse("login"), {"username": "shuji", "password": "nope"})
-        response = client.post(reverse("login"), {"username": "shuji", "password": PASSWORD})
+            client.post(reverse("login"), credentials("shuji", "nope"))
+        response = client.post(
+            reverse("login"), {"username": "shuji", "password": PASSWORD}
+        )
         assert response.status_code == 429
         page = response.content.decode()
         assert "登录暂时锁定" in page and "30 分钟" in page

@@ -24,7 +24,7 @@ def run_manage(*args, **env):
         if not key.startswith(("DJANGO_", "DATABASE_", "CACHE_", "CELERY_"))
     }
     environment.update(env)
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=environment,

@@ -1,0 +1,127 @@
+"""Real services for integration tests: PostgreSQL, Redis, a Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from casehub.celery import app as celery_app
+from tests.conftest import service_missing
+
+REDIS_URL = os.environ.get("CASEHUB_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+# A database number of its own, so a test run never touches real queues.
+BROKER_URL = f"{REDIS_URL}/14"
+
+
+@pytest.fixture(scope="session")
+def redis_broker():
+    client = redis.Redis.from_url(BROKER_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
+    client.flushdb()
+    return BROKER_URL
+
+
+@pytest.fixture(scope="session")
+def postgres(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            service_missing(
+                "the Celery worker tests need PostgreSQL: set "
+                "DATABASE_URL=postgres://… (SQLite's test database lives in memory)"
+            )
+        return dict(connection.settings_dict)
+
+
+@pytest.fixture(scope="session")
+def worker_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("worker")
+    (root / "media").mkdir()
+    (root / "mail").mkdir()
+    return root
+
+
+@pytest.fixture(scope="session")
+def celery_worker(postgres, redis_broker, worker_dirs):
+    """A real `celery worker` process on the test database and a Redis broker."""
+    database_url = (
+        f"postgres://{postgres['USER'] or 'postgres'}@{postgres['HOST'] or '127.0.0.1'}"
+        f":{postgres['PORT'] or 5432}/{postgres['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": redis_broker,
+        "MEDIA_ROOT": str(worker_dirs / "media"),
+        # django-environ drops the first slash of the path: four give an absolute one.
+        "EMAIL_URL": f"filemail:///{worker_dirs / 'mail'}",
+        "CONN_MAX_AGE": "0",
+    }
+    log_path = worker_dirs / "worker.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "casehub",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    celery_app.conf.broker_url = redis_broker
+    celery_app.conf.task_always_eager = False
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def with_worker(celery_worker, settings, worker_dirs):
+    """Run the test against the worker: same media folder, tasks sent to Redis."""
+    settings.MEDIA_ROOT = worker_dirs / "media"
+    celery_app.conf.task_always_eager = False
+    yield celery_worker
+    celery_app.conf.task_always_eager = True
+
+
+def wait_for(condition, *, timeout=30.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    return condition()
+
+
+def sent_mails(worker_dirs: Path) -> list[str]:
+    return [path.read_text() for path in sorted((worker_dirs / "mail").glob("*.log"))]
