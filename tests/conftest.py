@@ -5,6 +5,12 @@ from django.core.cache import cache
 
 from casehub.celery import app as celery_app
 
+REDIS_URL = os.environ.get("CASEHUB_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+# A Redis database of its own, so a test run never touches real queues. Set
+# before any test runs: Celery builds its producer pool once, from this URL.
+TEST_BROKER_URL = f"{REDIS_URL}/14"
+celery_app.conf.broker_url = TEST_BROKER_URL
+
 
 def services_required() -> bool:
     return os.environ.get("CASEHUB_REQUIRE_SERVICES", "") not in ("", "0", "false")

@@ -12,22 +12,18 @@ from django.conf import settings
 from django.db import connection
 
 from casehub.celery import app as celery_app
-from tests.conftest import service_missing
-
-REDIS_URL = os.environ.get("CASEHUB_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-# A database number of its own, so a test run never touches real queues.
-BROKER_URL = f"{REDIS_URL}/14"
+from tests.conftest import REDIS_URL, TEST_BROKER_URL, service_missing
 
 
 @pytest.fixture(scope="session")
 def redis_broker():
-    client = redis.Redis.from_url(BROKER_URL, socket_connect_timeout=2)
+    client = redis.Redis.from_url(TEST_BROKER_URL, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as error:
         service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
     client.flushdb()
-    return BROKER_URL
+    return TEST_BROKER_URL
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +88,6 @@ def celery_worker(postgres, redis_broker, worker_dirs):
             process.kill()
             pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
         time.sleep(0.2)
-    celery_app.conf.broker_url = redis_broker
-    celery_app.conf.task_always_eager = False
     yield process
     process.terminate()
     try:
@@ -101,7 +95,6 @@ def celery_worker(postgres, redis_broker, worker_dirs):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
-    celery_app.conf.task_always_eager = True
 
 
 @pytest.fixture
