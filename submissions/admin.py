@@ -26,6 +26,15 @@ class BranchAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "branch", "role"]
+    list_filter = ["role", "branch"]
+    search_fields = ["user__username", "user__first_name", "branch__name"]
+    autocomplete_fields = ["user", "branch"]
+    list_select_related = ["user", "branch"]
+
+
 @admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
     list_display = ["name", "position", "is_active"]
