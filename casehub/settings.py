@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -87,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "casehub.context_processors.site",
+                "review.context_processors.workspace",
             ],
         },
     },
@@ -176,6 +178,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casehub@localhost")
 # Celery: with no broker configured, tasks run in-process when queued.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -184,7 +188,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Reminders are deduplicated per case and day; hourly catches new overdue
+    # cases the same day, within office hours.
+    "review-overdue-reminders": {
+        "task": "review.tasks.overdue_reminders_send",
+        "schedule": crontab(minute=5, hour="8-20"),
+    },
+}
 
 # CKEditor 5: the toolbar authors need, in Chinese or English by the UI language.
 _CKEDITOR_TOOLBAR = [
@@ -279,6 +290,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks would log every run into the web server's console.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # Names shown in the site header when SITE_NAME / DEPARTMENT_NAME are not set.
 DEFAULT_SITE_NAME = _("Party-Building Case Platform")

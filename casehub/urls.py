@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("submissions/", include("submissions.urls")),
+    path("review/", include("review.urls")),
+    path("inbox/", include("review.inbox_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,8 +1,92 @@
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from submissions.models import Case
+
+
+class ReviewStage(models.Model):
+    """One step of review (初审, 终审, …): data, so a department can add its own."""
+
+    class Resume(models.TextChoices):
+        FIRST_STAGE = "first_stage", _("Start again at the first stage")
+        THIS_STAGE = "this_stage", _("Come back to this stage")
+
+    position = models.PositiveSmallIntegerField(_("position"), unique=True)
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    reviewer_group = models.ForeignKey(
+        Group,
+        verbose_name=_("reviewer group"),
+        on_delete=models.PROTECT,
+        related_name="review_stages",
+    )
+    due_in_days = models.PositiveSmallIntegerField(_("due in days"), default=3)
+    resume_after_return = models.CharField(
+        _("after a return, the resubmitted case"),
+        max_length=20,
+        choices=Resume.choices,
+        default=Resume.FIRST_STAGE,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("review stage")
+        verbose_name_plural = _("review stages")
+        ordering = ["position"]
+
+    def __str__(self):
+        return self.name
+
+
+class Decision(models.Model):
+    """A reviewer's verdict on one revision at one stage."""
+
+    class Outcome(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        RETURN = "return", _("Return for revision")
+        REJECT = "reject", _("Reject")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="decisions"
+    )
+    revision = models.ForeignKey(
+        "submissions.CaseRevision",
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        on_delete=models.PROTECT,
+        related_name="review_decisions",
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # However two requests race, a revision is judged once per stage.
+            models.UniqueConstraint(
+                fields=["revision", "stage"], name="decision_once_per_revision_stage"
+            )
+        ]
+        permissions = [("reopen_case", _("Can reopen a rejected case"))]
+
+    def __str__(self):
+        return f"{self.case_id} {self.stage} {self.outcome}"
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -14,11 +98,20 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class CaseEvent(models.Model):
-    """One line of a case's audit log: who moved it from which state to which."""
+    """One line of a case's audit log: who moved it from which state to which.
+
+    Append-only: the model refuses updates and deletes, and database triggers
+    refuse them from any other code path.
+    """
 
     class Action(models.TextChoices):
         SUBMIT = "submit", _("Submitted")
         WITHDRAW = "withdraw", _("Withdrawn")
+        APPROVE = "approve", _("Approved")
+        RETURN = "return", _("Returned for revision")
+        REJECT = "reject", _("Rejected")
+        RESUBMIT = "resubmit", _("Resubmitted")
+        REOPEN = "reopen", _("Reopened")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"
@@ -30,6 +123,24 @@ class CaseEvent(models.Model):
         null=True,
         blank=True,
         related_name="events",
+    )
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text=_("Where the action was taken, for decisions and withdrawals."),
+    )
+    to_stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("now at stage"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The stage the case entered, if it is still in review."),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -62,3 +173,56 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+
+class Notification(models.Model):
+    """An inbox item, and the email that goes with it."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event", _("Case event")
+        REMINDER = "reminder", _("Overdue reminder")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    event = models.ForeignKey(
+        CaseEvent,
+        verbose_name=_("event"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # What makes a notification unique for its recipient, so a task that runs
+    # twice finds the first run's row instead of adding a second.
+    key = models.CharField(_("key"), max_length=80)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"], name="notification_once_per_recipient"
+            )
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return f"{self.recipient} {self.key}"
+
+    def get_absolute_url(self):
+        return reverse("inbox:open", args=[self.pk])

@@ -5,21 +5,37 @@ changes the case, appends one audit event and queues its notifications to run
 after the transaction commits.
 """
 
-from django.db import transaction
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision, Membership
 from submissions.selectors import membership_role
 
-from .models import CaseEvent
+from .models import CaseEvent, Decision, ReviewStage
+from .selectors import is_editor, is_stage_reviewer
 from .tasks import case_event_notify
 
 
+class AlreadyDecided(WrongState):
+    """Someone decided the case (or it moved on) before this decision arrived."""
+
+
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("branch").get(pk=case.pk)
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("branch", "current_stage")
+        .get(pk=case.pk)
+    )
+
+
+def _refuse_state(case: Case, message: str):
+    raise WrongState(message % {"status": case.get_status_display()})
 
 
 def _require_secretary(*, user, case: Case) -> None:
@@ -30,10 +46,14 @@ def _require_secretary(*, user, case: Case) -> None:
         )
 
 
-def _record(*, case: Case, actor, action, from_status, revision=None, comment=""):
+def _record(
+    *, case: Case, actor, action, from_status, stage=None, revision=None, comment=""
+):
     event = CaseEvent.objects.create(
         case=case,
         revision=revision,
+        stage=stage,
+        to_stage=case.current_stage,
         actor=actor,
         action=action,
         from_status=from_status,
@@ -41,8 +61,35 @@ def _record(*, case: Case, actor, action, from_status, revision=None, comment=""
         comment=comment,
     )
     event_id = event.pk
-    transaction.on_commit(lambda: case_event_notify.delay(event_id))
+    # Robust: a broker or mail hiccup must not turn a saved decision into an
+    # error page; the event is on record and the task is retried.
+    transaction.on_commit(lambda: case_event_notify.delay(event_id), robust=True)
     return event
+
+
+def _first_stage() -> ReviewStage:
+    stage = ReviewStage.objects.filter(is_active=True).order_by("position").first()
+    if stage is None:
+        raise WrongState(_("No review stage is set up; ask the administrator."))
+    return stage
+
+
+def _next_stage(stage: ReviewStage) -> ReviewStage | None:
+    return (
+        ReviewStage.objects.filter(is_active=True, position__gt=stage.position)
+        .order_by("position")
+        .first()
+    )
+
+
+def _enter_stage(case: Case, stage: ReviewStage | None) -> None:
+    now = timezone.now()
+    case.current_stage = stage
+    case.stage_entered_at = now if stage else None
+    case.stage_due_at = now + timedelta(days=stage.due_in_days) if stage else None
+
+
+_STAGE_FIELDS = ["current_stage", "stage_entered_at", "stage_due_at"]
 
 
 def _missing_for_submit(case: Case) -> list[str]:
@@ -75,16 +122,8 @@ def revision_freeze(*, case: Case, acting_user) -> CaseRevision:
     )
 
 
-@transaction.atomic
-def case_submit(*, case: Case, acting_user) -> CaseEvent:
-    """The secretary signs the case off and sends it to review."""
-    case = _lock(case)
+def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
     _require_secretary(user=acting_user, case=case)
-    if not case.is_editable:
-        raise WrongState(
-            _("This case is %(status)s and cannot be submitted.")
-            % {"status": case.get_status_display()}
-        )
     missing = _missing_for_submit(case)
     if missing:
         raise WrongState(
@@ -95,13 +134,58 @@ def case_submit(*, case: Case, acting_user) -> CaseEvent:
     from_status = case.status
     case.status = Case.Status.IN_REVIEW
     case.submitted_at = timezone.now()
-    case.save(update_fields=["status", "submitted_at", "updated_at"])
+    case.resume_stage = None
+    _enter_stage(case, stage)
+    case.save(
+        update_fields=[
+            "status",
+            "submitted_at",
+            "resume_stage",
+            *_STAGE_FIELDS,
+            "updated_at",
+        ]
+    )
     return _record(
         case=case,
         actor=acting_user,
-        action=CaseEvent.Action.SUBMIT,
+        action=action,
         from_status=from_status,
         revision=revision,
+    )
+
+
+@transaction.atomic
+def case_submit(*, case: Case, acting_user) -> CaseEvent:
+    """The secretary signs a draft (or a withdrawn case) off and sends it to review."""
+    case = _lock(case)
+    _require_secretary(user=acting_user, case=case)
+    if case.status not in (Case.Status.DRAFT, Case.Status.WITHDRAWN):
+        _refuse_state(case, _("This case is %(status)s and cannot be submitted."))
+    return _send_to_review(
+        case=case,
+        acting_user=acting_user,
+        stage=_first_stage(),
+        action=CaseEvent.Action.SUBMIT,
+    )
+
+
+@transaction.atomic
+def case_resubmit(*, case: Case, acting_user) -> CaseEvent:
+    """Send a returned case back, to the stage its return asked for."""
+    case = _lock(case)
+    _require_secretary(user=acting_user, case=case)
+    if case.status != Case.Status.RETURNED:
+        _refuse_state(
+            case, _("Only a returned case is resubmitted; this one is %(status)s.")
+        )
+    stage = case.resume_stage
+    if stage is None or not stage.is_active:
+        stage = _first_stage()
+    return _send_to_review(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        action=CaseEvent.Action.RESUBMIT,
     )
 
 
@@ -111,18 +195,174 @@ def case_withdraw(*, case: Case, acting_user, comment: str = "") -> CaseEvent:
     case = _lock(case)
     _require_secretary(user=acting_user, case=case)
     if case.status != Case.Status.IN_REVIEW:
-        raise WrongState(
-            _("Only a case in review can be withdrawn; this one is %(status)s.")
-            % {"status": case.get_status_display()}
+        _refuse_state(
+            case, _("Only a case in review can be withdrawn; this one is %(status)s.")
         )
-    from_status = case.status
+    from_status, stage = case.status, case.current_stage
     case.status = Case.Status.WITHDRAWN
-    case.save(update_fields=["status", "updated_at"])
+    _enter_stage(case, None)
+    case.save(update_fields=["status", *_STAGE_FIELDS, "updated_at"])
     return _record(
         case=case,
         actor=acting_user,
         action=CaseEvent.Action.WITHDRAW,
         from_status=from_status,
+        stage=stage,
         revision=case.revisions.order_by("-number").first(),
         comment=comment.strip(),
+    )
+
+
+def _already_decided(case: Case) -> AlreadyDecided:
+    last = (
+        case.decisions.select_related("reviewer").order_by("-created_at", "-pk").first()
+    )
+    if last is None:
+        return AlreadyDecided(
+            _("This case is no longer waiting for your decision; it is %(status)s.")
+            % {"status": case.get_status_display()}
+        )
+    return AlreadyDecided(
+        _(
+            "Already decided by %(reviewer)s at %(time)s (%(outcome)s). "
+            "Nothing was changed."
+        )
+        % {
+            "reviewer": last.reviewer.get_full_name() or last.reviewer.get_username(),
+            "time": date_format(timezone.localtime(last.created_at), "Y-m-d H:i:s"),
+            "outcome": last.get_outcome_display(),
+        }
+    )
+
+
+def _decide(
+    *,
+    case: Case,
+    acting_user,
+    stage: ReviewStage,
+    revision: CaseRevision,
+    outcome: str,
+    comment: str,
+) -> CaseEvent:
+    case = _lock(case)
+    if not is_stage_reviewer(user=acting_user, stage=stage):
+        raise NotPermitted(
+            _("Only reviewers of %(stage)s may decide here.") % {"stage": stage}
+        )
+    latest = case.revisions.order_by("-number").first()
+    if (
+        case.status != Case.Status.IN_REVIEW
+        or case.current_stage_id != stage.pk
+        or latest is None
+        or revision is None
+        or latest.pk != revision.pk
+    ):
+        raise _already_decided(case)
+    comment = comment.strip()
+    if outcome in (Decision.Outcome.RETURN, Decision.Outcome.REJECT) and not comment:
+        raise WrongState(_("Say why: a return or a rejection needs a comment."))
+    try:
+        with transaction.atomic():
+            Decision.objects.create(
+                case=case,
+                revision=revision,
+                stage=stage,
+                reviewer=acting_user,
+                outcome=outcome,
+                comment=comment,
+            )
+    except IntegrityError:
+        raise _already_decided(case) from None
+
+    from_status = case.status
+    if outcome == Decision.Outcome.APPROVE:
+        next_stage = _next_stage(stage)
+        case.status = Case.Status.IN_REVIEW if next_stage else Case.Status.APPROVED
+        _enter_stage(case, next_stage)
+        action = CaseEvent.Action.APPROVE
+    elif outcome == Decision.Outcome.RETURN:
+        case.status = Case.Status.RETURNED
+        resume_here = stage.resume_after_return == ReviewStage.Resume.THIS_STAGE
+        case.resume_stage = stage if resume_here else None
+        _enter_stage(case, None)
+        action = CaseEvent.Action.RETURN
+    else:
+        case.status = Case.Status.REJECTED
+        _enter_stage(case, None)
+        action = CaseEvent.Action.REJECT
+    case.save(update_fields=["status", "resume_stage", *_STAGE_FIELDS, "updated_at"])
+    return _record(
+        case=case,
+        actor=acting_user,
+        action=action,
+        from_status=from_status,
+        stage=stage,
+        revision=revision,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_approve(*, case, acting_user, stage, revision, comment="") -> CaseEvent:
+    """Approve at `stage`: on to the next stage, or approved after the last one."""
+    return _decide(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        revision=revision,
+        outcome=Decision.Outcome.APPROVE,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_return(*, case, acting_user, stage, revision, comment) -> CaseEvent:
+    """Send the case back to the branch for revision, with the reviewer's comment."""
+    return _decide(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        revision=revision,
+        outcome=Decision.Outcome.RETURN,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_reject(*, case, acting_user, stage, revision, comment) -> CaseEvent:
+    """Reject the case; only an editor can reopen it."""
+    return _decide(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        revision=revision,
+        outcome=Decision.Outcome.REJECT,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, acting_user, comment: str) -> CaseEvent:
+    """An editor gives a rejected case back to its branch, with the reason."""
+    case = _lock(case)
+    if not is_editor(acting_user):
+        raise NotPermitted(_("Only editors may reopen a rejected case."))
+    if case.status != Case.Status.REJECTED:
+        _refuse_state(
+            case, _("Only a rejected case can be reopened; this one is %(status)s.")
+        )
+    comment = comment.strip()
+    if not comment:
+        raise WrongState(_("Say why the case is reopened."))
+    from_status = case.status
+    case.status = Case.Status.RETURNED
+    case.resume_stage = None
+    case.save(update_fields=["status", "resume_stage", "updated_at"])
+    return _record(
+        case=case,
+        actor=acting_user,
+        action=CaseEvent.Action.REOPEN,
+        from_status=from_status,
+        revision=case.revisions.order_by("-number").first(),
+        comment=comment,
     )

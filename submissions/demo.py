@@ -4,6 +4,8 @@ Organisations, people and case texts are invented; the cases follow the usual
 shape of a 党建引领 write-up: a lead, numbered sections, numbered points.
 """
 
+from review.setup import EDITOR_GROUP
+
 DEMO_PASSWORD = "casehub-demo"  # noqa: S105 - published in the README
 
 THEMES = ["学习教育", "科技创新", "服务民生", "文明创建", "人才培养"]
@@ -20,8 +22,9 @@ BRANCHES = [
     ("人力党群部党支部", "branch", "机关党总支"),
 ]
 
+# The groups review.setup makes with the 初审 and 终审 stages.
 REVIEW_GROUPS = {"preliminary": "初审组", "final": "终审组"}
-EDITOR_GROUP = "编辑组"
+
 
 # username: (full name, organisation, role, groups, is_staff)
 ACCOUNTS = {
@@ -34,12 +37,19 @@ ACCOUNTS = {
     "admin": ("系统管理员", None, None, [], True),
 }
 
-# Each case: who writes it, whether the secretary submits it, then withdraws it.
+# Each case: who writes it, then the workflow steps it goes through, in order:
+# ("submit",), ("withdraw", comment), ("resubmit",),
+# (outcome, reviewer, comment) with outcome "approve", "return" or "reject".
 CASES = [
     {
         "writer": "correspondent1",
-        "submit": True,
-        "withdraw": False,
+        "steps": [
+            ("submit",),
+            ("return", "reviewer1", "请补充攻关成效的具体数据，并压缩第三部分篇幅。"),
+            ("resubmit",),
+            ("approve", "reviewer1", "修改到位，同意提交终审。"),
+            ("approve", "reviewer2", ""),
+        ],
         "themes": ["科技创新", "人才培养"],
         "title": "党建引领新篇章",
         "tagline": "筑基·创新·暖心",
@@ -71,8 +81,7 @@ CASES = [
     },
     {
         "writer": "secretary1",
-        "submit": False,
-        "withdraw": False,
+        "steps": [],
         "themes": ["学习教育"],
         "title": "“三会一课”进实验室 理论学习见实效",
         "tagline": "学在日常·用在攻关",
@@ -92,8 +101,7 @@ CASES = [
     },
     {
         "writer": "secretary2",
-        "submit": True,
-        "withdraw": False,
+        "steps": [("submit",), ("approve", "reviewer1", "")],
         "themes": ["服务民生", "科技创新"],
         "title": "守护百姓“舌尖上的安全”",
         "tagline": "标准物质里的初心",
@@ -117,8 +125,7 @@ CASES = [
     },
     {
         "writer": "secretary2",
-        "submit": True,
-        "withdraw": True,
+        "steps": [("submit",), ("withdraw", "补充活动照片后再提交。")],
         "themes": ["文明创建"],
         "title": "志愿服务进社区 计量知识暖人心",
         "tagline": "",
@@ -131,6 +138,44 @@ CASES = [
             "<h2>一、建立常态化服务机制</h2>"
             "<p>一是与三个社区签订共建协议；二是每月固定开展一次服务活动；"
             "三是建立居民需求登记台账。</p>"
+        ),
+    },
+    {
+        "writer": "correspondent1",
+        "steps": [("submit",)],
+        "themes": ["文明创建", "服务民生"],
+        "title": "精准计量助力“菜篮子”",
+        "tagline": "一杆秤里的民生温度",
+        "author_name": "李晓梅",
+        "lead": (
+            "支部党员走进农贸市场，开展电子秤集中检定和“放心秤”设置工作，"
+            "让群众买得明白、吃得放心。"
+        ),
+        "body": (
+            "<h2>一、摸清底数</h2>"
+            "<p>一是联合市场管理方逐摊登记在用计量器具；二是对投诉集中的摊位"
+            "建立重点台账；三是公开检定结果接受群众监督。</p>"
+            "<h2>二、常态服务</h2>"
+            "<p>一是每季度开展一次集中检定；二是设置公平秤并定期校准；三是"
+            "培训市场管理人员掌握简易核查方法。</p>"
+        ),
+    },
+    {
+        "writer": "secretary2",
+        "steps": [
+            ("submit",),
+            ("approve", "reviewer1", ""),
+            ("reject", "reviewer2", "与往期展播案例内容高度重复，建议另选角度。"),
+        ],
+        "themes": ["学习教育"],
+        "title": "读书班里话初心",
+        "tagline": "",
+        "author_name": "陈志远",
+        "lead": "支部连续三年举办青年读书班，以读促学、以学促干。",
+        "body": (
+            "<h2>一、精选书目</h2>"
+            "<p>一是围绕理论学习列出必读书目；二是结合业务推荐专业读物；"
+            "三是由青年党员自主推荐选读书目。</p>"
         ),
     },
 ]

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casehub.richtext import sanitize_html
@@ -167,6 +168,29 @@ class Case(models.Model):
         db_index=True,
     )
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Where the case stands in review; written only by review.services.
+    current_stage = models.ForeignKey(
+        "review.ReviewStage",
+        verbose_name=_("review stage"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    stage_entered_at = models.DateTimeField(
+        _("at this stage since"), null=True, blank=True
+    )
+    stage_due_at = models.DateTimeField(
+        _("due at this stage"), null=True, blank=True, db_index=True
+    )
+    resume_stage = models.ForeignKey(
+        "review.ReviewStage",
+        verbose_name=_("resume at stage"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -187,7 +211,10 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         ordering = ["-updated_at", "-pk"]
-        indexes = [models.Index(fields=["branch", "status"])]
+        indexes = [
+            models.Index(fields=["branch", "status"]),
+            models.Index(fields=["status", "current_stage", "stage_entered_at"]),
+        ]
 
     def __str__(self):
         return self.title
@@ -202,6 +229,14 @@ class Case(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in self.EDITABLE
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.status == self.Status.IN_REVIEW
+            and self.stage_due_at is not None
+            and self.stage_due_at < timezone.now()
+        )
 
     @property
     def branch_name(self) -> str:

@@ -58,7 +58,7 @@ def _apply_content(case: Case, content: CaseContent) -> bool:
 
 def _queue_thumbnail(case: Case) -> None:
     case_id = case.pk
-    transaction.on_commit(lambda: case_cover_thumbnail.delay(case_id))
+    transaction.on_commit(lambda: case_cover_thumbnail.delay(case_id), robust=True)
 
 
 @transaction.atomic
@@ -82,7 +82,11 @@ def case_update(
     A save based on an older version is refused, so the first of two people
     editing at once keeps their work and the second is shown what changed.
     """
-    locked = Case.objects.select_for_update().select_related("branch").get(pk=case.pk)
+    locked = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .get(pk=case.pk)
+    )
     _require_member(user=acting_user, branch=locked.branch)
     if not locked.is_editable:
         raise WrongState(
@@ -111,7 +115,7 @@ def case_update(
 @transaction.atomic
 def case_delete_draft(*, case: Case, acting_user) -> None:
     """Delete a draft that was never submitted; anything submitted stays forever."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     _require_member(user=acting_user, branch=locked.branch)
     if locked.status != Case.Status.DRAFT or locked.revisions.exists():
         raise WrongState(_("Only a draft that was never submitted can be deleted."))

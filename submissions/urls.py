@@ -16,6 +16,7 @@ urlpatterns = [
         name="revision_detail",
     ),
     path("<int:pk>/submit/", views.CaseSubmitView.as_view(), name="case_submit"),
+    path("<int:pk>/resubmit/", views.CaseResubmitView.as_view(), name="case_resubmit"),
     path("<int:pk>/withdraw/", views.CaseWithdrawView.as_view(), name="case_withdraw"),
     path("<int:pk>/delete/", views.CaseDeleteView.as_view(), name="case_delete"),
     path("images/", views.image_upload, name="image_upload"),

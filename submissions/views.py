@@ -6,11 +6,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
-from review.services import case_submit, case_withdraw
+from review.models import CaseEvent
+from review.selectors import case_timeline
+from review.services import case_resubmit, case_submit, case_withdraw
 
 from .exceptions import CaseActionError, EditConflict, NotPermitted
 from .filters import MyCaseFilter
@@ -166,9 +169,14 @@ class CaseDetailView(MemberCaseMixin, DetailView):
         context["revisions"] = case.revisions.select_related("submitted_by").order_by(
             "-number"
         )
-        context["events"] = case.events.select_related("actor", "revision").order_by(
-            "-created_at", "-pk"
-        )
+        events = list(case_timeline(case=case))
+        context["events"] = events
+        if case.status == Case.Status.RETURNED:
+            sent_back = (CaseEvent.Action.RETURN, CaseEvent.Action.REOPEN)
+            context["return_event"] = next(
+                (event for event in reversed(events) if event.action in sent_back),
+                None,
+            )
         context["withdraw_form"] = CaseWithdrawForm()
         return context
 
@@ -199,19 +207,35 @@ class CaseRevisionView(MemberCaseMixin, DetailView):
         return context
 
 
-@method_decorator(require_POST, name="dispatch")
-class CaseSubmitView(MemberCaseMixin, View):
+class CaseTransitionView(MemberCaseMixin, View):
+    """A branch's POST-only workflow action: run the service, say how it went."""
+
+    transition = None
+    success_message = ""
+
     def post(self, request, pk):
         case = self.get_case()
         try:
-            case_submit(case=case, acting_user=request.user)
+            type(self).transition(case=case, acting_user=request.user)
         except NotPermitted as error:
             raise PermissionDenied(error.message) from error
         except CaseActionError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, _("The case has been submitted for review."))
+            messages.success(request, self.success_message)
         return redirect(case)
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseSubmitView(CaseTransitionView):
+    transition = case_submit
+    success_message = gettext_lazy("The case has been submitted for review.")
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseResubmitView(CaseTransitionView):
+    transition = case_resubmit
+    success_message = gettext_lazy("The revised case has been resubmitted for review.")
 
 
 @method_decorator(require_POST, name="dispatch")

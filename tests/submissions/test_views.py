@@ -91,7 +91,7 @@ class CaseListViewTests:
         for _ in range(60):
             CaseFactory(branch=branch).themes.add(theme)
         client = logged_in(secretary)
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(12):
             response = client.get(reverse("submissions:case_list"))
         assert len(response.context["cases"]) == 20
 

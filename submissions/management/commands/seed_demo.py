@@ -1,9 +1,12 @@
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
-from review.services import case_submit, case_withdraw
+from review import services as review
+from review.setup import default_roles_ensure
 from submissions import demo
 from submissions.models import Branch, Case, Membership, Theme
 from submissions.services import CaseContent, case_create
@@ -12,8 +15,11 @@ from submissions.services import CaseContent, case_create
 class Command(BaseCommand):
     help = "Build the demo department: organisations, accounts, cases. Safe to rerun."
 
+    # The demo's inbox items are made as usual; their emails are not sent.
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
     @transaction.atomic
     def handle(self, *args, **options):
+        default_roles_ensure(apps)
         themes = self._themes()
         branches = self._branches()
         users = self._accounts(branches)
@@ -92,13 +98,31 @@ class Command(BaseCommand):
                 ),
             )
             secretary = branch.memberships.get(role=Membership.Role.SECRETARY).user
-            if spec["submit"]:
-                case_submit(case=case, acting_user=secretary)
-            if spec["withdraw"]:
-                case_withdraw(
-                    case=case,
-                    acting_user=secretary,
-                    comment="补充活动照片后再提交。",
-                )
+            for step in spec["steps"]:
+                self._step(case, step, secretary, users)
             created += 1
         return created
+
+    def _step(self, case, step, secretary, users):
+        action, *rest = step
+        case.refresh_from_db()
+        if action == "submit":
+            review.case_submit(case=case, acting_user=secretary)
+        elif action == "resubmit":
+            review.case_resubmit(case=case, acting_user=secretary)
+        elif action == "withdraw":
+            review.case_withdraw(case=case, acting_user=secretary, comment=rest[0])
+        else:
+            reviewer, comment = users[rest[0]], rest[1]
+            decide = {
+                "approve": review.case_approve,
+                "return": review.case_return,
+                "reject": review.case_reject,
+            }[action]
+            decide(
+                case=case,
+                acting_user=reviewer,
+                stage=case.current_stage,
+                revision=case.revisions.order_by("-number").first(),
+                comment=comment,
+            )

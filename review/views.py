@@ -1,0 +1,292 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import ListView
+
+from submissions.exceptions import CaseActionError, NotPermitted
+from submissions.models import Case
+from submissions.selectors import branches_for_user
+
+from .diff import revision_diff
+from .filters import ReviewQueueFilter
+from .forms import DecisionForm, ReopenForm
+from .models import Decision, Notification, ReviewStage
+from .selectors import (
+    case_get_for_reviewer,
+    case_get_rejected,
+    case_timeline,
+    is_editor,
+    is_stage_reviewer,
+    notifications_for,
+    queue_for_stage,
+    rejected_cases,
+    revisions_for_review,
+    stage_counts,
+    stages_for_reviewer,
+)
+from .services import case_approve, case_reject, case_reopen, case_return
+
+DECIDE = {
+    Decision.Outcome.APPROVE: case_approve,
+    Decision.Outcome.RETURN: case_return,
+    Decision.Outcome.REJECT: case_reject,
+}
+DIFF_LABELS = {
+    "title": gettext_lazy("Title"),
+    "tagline": gettext_lazy("Tagline"),
+    "author_name": gettext_lazy("Author"),
+    "source": gettext_lazy("Source"),
+    "lead": gettext_lazy("Lead paragraph"),
+    "body": gettext_lazy("Body"),
+}
+
+
+class ReviewQueueView(LoginRequiredMixin, ListView):
+    """The cases waiting at one of the reviewer's stages, longest-waiting first."""
+
+    template_name = "review/queue.html"
+    context_object_name = "cases"
+    paginate_by = 25
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.stages = list(stages_for_reviewer(user=request.user))
+            if not self.stages:
+                raise PermissionDenied(_("You are not a reviewer at any stage."))
+            self.stage = self._selected_stage()
+        return super().dispatch(request, *args, **kwargs)
+
+    def _selected_stage(self) -> ReviewStage:
+        wanted = self.request.GET.get("stage", "")
+        for stage in self.stages:
+            if str(stage.pk) == wanted:
+                return stage
+        return self.stages[0]
+
+    def get_queryset(self):
+        self.filterset = ReviewQueueFilter(
+            self.request.GET or None, queryset=queue_for_stage(stage=self.stage)
+        )
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = stage_counts(stages=self.stages)
+        context.update(
+            stage=self.stage,
+            stages=[(stage, counts[stage.pk]) for stage in self.stages],
+            filter=self.filterset,
+            now=timezone.now(),
+            query_string=_without_page(self.request.GET),
+        )
+        return context
+
+
+def _without_page(query) -> str:
+    query = query.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+class ReviewCaseView(LoginRequiredMixin, View):
+    """The revision under review, what changed since the last one, and the verdict."""
+
+    template_name = "review/case_review.html"
+
+    def get(self, request, pk):
+        case = case_get_for_reviewer(case_id=pk, user=request.user)
+        revision, _previous = revisions_for_review(case=case)
+        form = DecisionForm(
+            initial={"revision": revision.pk, "stage": case.current_stage_id}
+        )
+        return self.render(case, form)
+
+    def post(self, request, pk):
+        form = DecisionForm(request.POST)
+        try:
+            case = case_get_for_reviewer(case_id=pk, user=request.user)
+        except Http404:
+            return self._moved_on(request)
+        if not form.is_valid():
+            return self.render(case, form, status=400)
+        revision, _previous = revisions_for_review(case=case)
+        stage = get_object_or_404(ReviewStage, pk=form.cleaned_data["stage"])
+        if form.cleaned_data["revision"] != revision.pk:
+            revision = get_object_or_404(
+                case.revisions, pk=form.cleaned_data["revision"]
+            )
+        decide = DECIDE[form.cleaned_data["outcome"]]
+        try:
+            event = decide(
+                case=case,
+                acting_user=request.user,
+                stage=stage,
+                revision=revision,
+                comment=form.cleaned_data["comment"],
+            )
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            messages.error(request, error.message)
+            return redirect(_queue_url(stage))
+        messages.success(
+            request,
+            _("Recorded: %(action)s, “%(title)s”.")
+            % {"action": event.get_action_display(), "title": case.title},
+        )
+        return redirect(_queue_url(stage))
+
+    def _moved_on(self, request):
+        # The case left this reviewer's stages between page load and post,
+        # usually because someone else decided it first.
+        messages.error(
+            request,
+            _(
+                "This case is no longer waiting at your stage; "
+                "someone may have decided it."
+            ),
+        )
+        return redirect("review:queue")
+
+    def render(self, case, form, status=200):
+        revision, previous = revisions_for_review(case=case)
+        diff = revision_diff(previous, revision, labels=DIFF_LABELS) if previous else []
+        context = {
+            "case": case,
+            "revision": revision,
+            "previous": previous,
+            "diff": diff,
+            "diff_has_changes": any(field.changed for field in diff),
+            "events": case_timeline(case=case),
+            "form": form,
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+
+def _queue_url(stage) -> str:
+    return f"{reverse('review:queue')}?stage={stage.pk}"
+
+
+class EditorRequiredMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_editor(request.user):
+            raise PermissionDenied(_("Only editors may see this page."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class RejectedCaseListView(EditorRequiredMixin, ListView):
+    template_name = "review/rejected_list.html"
+    context_object_name = "cases"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return rejected_cases()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["reopen_form"] = ReopenForm()
+        return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseReopenView(EditorRequiredMixin, View):
+    def post(self, request, pk):
+        case = case_get_rejected(case_id=pk)
+        form = ReopenForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Say why the case is reopened."))
+            return redirect("review:rejected")
+        try:
+            case_reopen(
+                case=case,
+                acting_user=request.user,
+                comment=form.cleaned_data["comment"],
+            )
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("“%(title)s” is back with %(branch)s for revision.")
+                % {"title": case.title, "branch": case.branch.name},
+            )
+        return redirect("review:rejected")
+
+
+class InboxView(LoginRequiredMixin, ListView):
+    template_name = "review/inbox.html"
+    context_object_name = "notifications"
+    paginate_by = 30
+
+    def get_queryset(self):
+        notifications = notifications_for(user=self.request.user)
+        if self.request.GET.get("unread"):
+            notifications = notifications.filter(read_at__isnull=True)
+        return notifications
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["unread_only"] = bool(self.request.GET.get("unread"))
+        context["query_string"] = _without_page(self.request.GET)
+        return context
+
+
+class NotificationOpenView(LoginRequiredMixin, View):
+    """Mark a notification read and go to where the case can be acted on."""
+
+    def get(self, request, pk):
+        notification = get_object_or_404(
+            Notification.objects.select_related("case__current_stage"),
+            pk=pk,
+            recipient=request.user,
+        )
+        if notification.read_at is None:
+            Notification.objects.filter(pk=pk).update(read_at=timezone.now())
+        return redirect(_notification_target(notification, request.user))
+
+
+def _notification_target(notification, user) -> str:
+    case = notification.case
+    if branches_for_user(user=user).filter(pk=case.branch_id).exists():
+        return case.get_absolute_url()
+    stage = case.current_stage
+    in_review = case.status == Case.Status.IN_REVIEW
+    if in_review and stage is not None and is_stage_reviewer(user=user, stage=stage):
+        return reverse("review:case", args=[case.pk])
+    if case.status == Case.Status.REJECTED and is_editor(user):
+        return reverse("review:rejected")
+    return reverse("inbox:list")
+
+
+@require_POST
+def notification_mark_read(request, pk):
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    Notification.objects.filter(
+        pk=pk, recipient=request.user, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    return redirect("inbox:list")
+
+
+@require_POST
+def notification_mark_all_read(request):
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    count = Notification.objects.filter(
+        recipient=request.user, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    messages.success(
+        request, _("%(count)d notification(s) marked read.") % {"count": count}
+    )
+    return redirect("inbox:list")

@@ -1,0 +1,217 @@
+import smtplib
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from celery.exceptions import Retry
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from review import services, tasks
+from review.models import CaseEvent, Notification
+from submissions.models import Case
+from tests.review.factories import committed, decide, draft, people, reviewer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def who():
+    return people()
+
+
+def recipients_of(event):
+    return sorted(
+        Notification.objects.filter(event=event).values_list(
+            "recipient__username", flat=True
+        )
+    )
+
+
+def mailed_to(mailoutbox):
+    return sorted(address for mail in mailoutbox for address in mail.to)
+
+
+class WhoHearsWhatTests:
+    def test_arrival_at_a_stage_tells_its_reviewers(self, who, mailoutbox):
+        case = draft(who)
+        with committed():
+            event = services.case_submit(case=case, acting_user=who.secretary)
+        assert recipients_of(event) == ["reviewer1"]
+        assert mailed_to(mailoutbox) == ["reviewer1@example.org"]
+        with committed():
+            event = decide(case, "approve", who.reviewer1, comment="")
+        assert recipients_of(event) == ["reviewer2"]
+
+    def test_return_tells_the_secretary_and_the_last_editor(self, who, mailoutbox):
+        case = draft(who)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        mailoutbox.clear()
+        with committed():
+            event = decide(case, "return", who.reviewer1, comment="请补充数据")
+        assert recipients_of(event) == ["correspondent", "secretary"]
+        assert mailed_to(mailoutbox) == [
+            "correspondent@example.org",
+            "secretary@example.org",
+        ]
+        assert "请补充数据" in mailoutbox[0].body
+
+    def test_reject_tells_the_branch(self, who):
+        case = draft(who)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        with committed():
+            event = decide(case, "reject", who.reviewer1, comment="不符合要求")
+        assert recipients_of(event) == ["correspondent", "secretary"]
+
+    def test_final_approval_tells_the_branch_and_the_editors(self, who):
+        case = draft(who)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        with committed():
+            decide(case, "approve", who.reviewer1, comment="")
+        with committed():
+            event = decide(case, "approve", who.reviewer2, comment="")
+        assert recipients_of(event) == ["correspondent", "editor", "secretary"]
+
+    def test_the_actor_is_not_told_of_their_own_action(self, who):
+        case = draft(who)
+        who.reviewer1.groups.add(*who.reviewer2.groups.all())
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        with committed():
+            event = decide(case, "approve", who.reviewer1, comment="")
+        assert "reviewer1" not in recipients_of(event)
+
+    def test_nothing_is_sent_when_the_transaction_rolls_back(
+        self, who, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        case = draft(who)
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            services.case_submit(case=case, acting_user=who.secretary)
+            raise RuntimeError("something later in the request failed")
+        assert callbacks == []
+        assert mailoutbox == []
+        assert not Notification.objects.exists()
+        case.refresh_from_db()
+        assert case.status == Case.Status.DRAFT
+
+    def test_notifications_are_queued_on_commit_not_sent_inside(
+        self, who, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        case = draft(who)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.case_submit(case=case, acting_user=who.secretary)
+        assert len(callbacks) == 1
+        assert mailoutbox == []
+        assert not Notification.objects.exists()
+
+
+class IdempotencyTests:
+    def test_a_rerun_of_the_event_task_adds_nothing(self, who, mailoutbox):
+        case = draft(who)
+        with committed():
+            event = services.case_submit(case=case, acting_user=who.secretary)
+        tasks.case_event_notify.delay(event.pk)
+        tasks.case_event_notify.delay(event.pk)
+        assert Notification.objects.filter(event=event).count() == 1
+        assert len(mailoutbox) == 1
+
+    def test_a_rerun_of_the_email_task_does_not_mail_twice(self, who, mailoutbox):
+        case = draft(who)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        notification = Notification.objects.get()
+        tasks.notification_email_send.delay(notification.pk)
+        assert len(mailoutbox) == 1
+        notification.refresh_from_db()
+        assert notification.emailed_at is not None
+
+    def test_a_failing_mail_server_is_retried_and_mails_once(self, who, mailoutbox):
+        down = smtplib.SMTPServerDisconnected("the mail server went away")
+        with mock.patch.object(tasks, "send_mail", side_effect=down), committed():
+            # The request that submitted is not disturbed by the mail server.
+            services.case_submit(case=draft(who), acting_user=who.secretary)
+        notification = Notification.objects.get()
+        assert notification.emailed_at is None
+        with (
+            mock.patch.object(tasks, "send_mail", side_effect=down),
+            pytest.raises(Retry),
+        ):
+            tasks.notification_email_send.delay(notification.pk)
+        assert tasks.notification_email_send.retry_backoff is True
+        # The retry, once the server is back: one email, and only one.
+        tasks.notification_email_send.delay(notification.pk)
+        tasks.notification_email_send.delay(notification.pk)
+        assert mailed_to(mailoutbox) == ["reviewer1@example.org"]
+
+    def test_users_without_email_get_the_inbox_item_only(self, who, mailoutbox):
+        who.reviewer1.email = ""
+        who.reviewer1.save()
+        with committed():
+            services.case_submit(case=draft(who), acting_user=who.secretary)
+        assert Notification.objects.filter(recipient=who.reviewer1).count() == 1
+        assert mailoutbox == []
+
+
+class OverdueReminderTests:
+    def make_overdue(self, who):
+        case = draft(who)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        # Time passes: the stage's due time is behind us.
+        Case.objects.filter(pk=case.pk).update(
+            stage_due_at=timezone.now() - timedelta(hours=1)
+        )
+        return case
+
+    def test_reviewers_are_reminded_once_a_day(self, who, mailoutbox):
+        case = self.make_overdue(who)
+        other = reviewer(1, username="reviewer1b")
+        mailoutbox.clear()
+        assert tasks.overdue_reminders_send.delay().get() == 1
+        assert tasks.overdue_reminders_send.delay().get() == 1
+        reminders = Notification.objects.filter(kind=Notification.Kind.REMINDER)
+        assert sorted(reminders.values_list("recipient__username", flat=True)) == [
+            "reviewer1",
+            other.username,
+        ]
+        assert len(mailoutbox) == 2
+        assert all(case.title in mail.subject for mail in mailoutbox)
+
+    def test_the_next_day_brings_a_new_reminder(self, who):
+        self.make_overdue(who)
+        tasks.overdue_reminders_send.delay()
+        tomorrow = timezone.now() + timedelta(days=1)
+        with mock.patch("django.utils.timezone.now", return_value=tomorrow):
+            tasks.overdue_reminders_send.delay()
+        assert Notification.objects.filter(kind="reminder").count() == 2
+
+    def test_cases_within_their_time_are_left_alone(self, who):
+        with committed():
+            services.case_submit(case=draft(who), acting_user=who.secretary)
+        assert tasks.overdue_reminders_send.delay().get() == 0
+        assert not Notification.objects.filter(kind="reminder").exists()
+
+    def test_the_reminder_is_on_the_beat_schedule(self):
+        tasks_scheduled = [
+            entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        ]
+        assert "review.tasks.overdue_reminders_send" in tasks_scheduled
+
+
+class AuditEventActionTests:
+    def test_withdrawal_tells_the_reviewers_it_left_their_queue(self, who):
+        case = draft(who)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        with committed():
+            event = services.case_withdraw(case=case, acting_user=who.secretary)
+        assert event.action == CaseEvent.Action.WITHDRAW
+        assert recipients_of(event) == ["reviewer1"]
