@@ -3,11 +3,13 @@
 import pytest
 
 from casehub.images import image_clean
-from review.services import case_submit
+from review import services
+from review.models import Notification
 from submissions.models import Case, Membership
 from submissions.services import CaseContent, case_create
 from tests.images import image_bytes, upload
 from tests.integration.conftest import sent_mails, wait_for
+from tests.review.factories import draft, people
 from tests.submissions.factories import member
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -33,19 +35,18 @@ class WorkerTests:
         )
         assert thumbnail.startswith("covers/thumbs/")
 
-    def test_worker_mails_the_branch_after_submit(self, with_worker, worker_dirs):
-        secretary = member(Membership.Role.SECRETARY, username="shuji_int")
-        writer = member(
-            Membership.Role.CORRESPONDENT,
-            branch=secretary.memberships.get().branch,
-            username="writer_int",
-        )
-        case = case_create(
-            branch=writer.memberships.get().branch,
-            acting_user=writer,
-            content=CaseContent(title="邮件测试案例", lead="导语", body="<p>正文</p>"),
-        )
-        case_submit(case=case, acting_user=secretary)
-        recipient = "writer_int@example.org"
+    def test_worker_notifies_the_stage_reviewers_after_submit(
+        self, with_worker, worker_dirs
+    ):
+        who = people()
+        case = draft(who, title="邮件测试案例")
+        services.case_submit(case=case, acting_user=who.secretary)
+        recipient = who.reviewer1.email
         mails = wait_for(lambda: [m for m in sent_mails(worker_dirs) if recipient in m])
         assert len(mails) == 1
+        notification = Notification.objects.get(recipient=who.reviewer1)
+        assert wait_for(
+            lambda: Notification.objects.filter(
+                pk=notification.pk, emailed_at__isnull=False
+            ).exists()
+        )
