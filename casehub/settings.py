@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "django_ckeditor_5",
     "django_filters",
     "axes",
@@ -179,7 +180,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casehub@localhost")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -194,6 +195,15 @@ CELERY_BEAT_SCHEDULE = {
     "review-overdue-reminders": {
         "task": "review.tasks.overdue_reminders_send",
         "schedule": crontab(minute=5, hour="8-20"),
+    },
+    # A planned issue goes out within a minute of its time.
+    "showcase-publish-due": {
+        "task": "showcase.tasks.issues_publish_due_task",
+        "schedule": 60.0,
+    },
+    "showcase-views-fold": {
+        "task": "showcase.tasks.views_fold_task",
+        "schedule": 300.0,
     },
 }
 

@@ -1,13 +1,25 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import views
+from showcase import views as showcase_views
+from showcase.sitemaps import SITEMAPS
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    path("", showcase_views.home, name="home"),
+    path("", include("showcase.urls")),
+    path("lang/<str:code>/", showcase_views.language_switch, name="language_switch"),
+    path("robots.txt", showcase_views.robots_txt, name="robots_txt"),
+    path("healthz", showcase_views.healthz, name="healthz"),
+    path(
+        "sitemap.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -28,6 +40,7 @@ urlpatterns = [
     path("submissions/", include("submissions.urls")),
     path("review/", include("review.urls")),
     path("inbox/", include("review.inbox_urls")),
+    path("editor/", include("showcase.editor_urls")),
     path("admin/", admin.site.urls),
 ]
 

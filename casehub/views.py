@@ -1,10 +1,5 @@
 from django.conf import settings
 from django.shortcuts import render
-from django.views.generic import TemplateView
-
-
-class HomeView(TemplateView):
-    template_name = "home.html"
 
 
 def page_not_found(request, exception):

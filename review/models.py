@@ -112,6 +112,10 @@ class CaseEvent(models.Model):
         REJECT = "reject", _("Rejected")
         RESUBMIT = "resubmit", _("Resubmitted")
         REOPEN = "reopen", _("Reopened")
+        SCHEDULE = "schedule", _("Scheduled for the showcase")
+        UNSCHEDULE = "unschedule", _("Taken out of a planned issue")
+        PUBLISH = "publish", _("Published")
+        UNPUBLISH = "unpublish", _("Unpublished")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"
@@ -146,7 +150,10 @@ class CaseEvent(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="case_events",
+        help_text=_("Empty when the publishing schedule acted."),
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     from_status = models.CharField(

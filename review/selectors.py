@@ -101,21 +101,24 @@ def case_get_rejected(*, case_id) -> Case:
 
 
 def event_recipients(*, event: CaseEvent) -> list:
-    """Who hears of an event, by the rules of the review workflow.
+    """Who hears of an event, by the rules of the workflow.
 
     Decided from the event itself, not from the case now: a task that runs late
     still tells the people the event concerned.
     """
     User = get_user_model()
     case = event.case
-    users = User.objects.filter(is_active=True)
+    finally_approved = (
+        event.action == CaseEvent.Action.APPROVE
+        and event.to_status == Case.Status.APPROVED
+    )
     audiences = []
     if event.to_stage_id:
         # The case arrived at a stage: its reviewers have work.
         audiences.append(Q(groups=event.to_stage.reviewer_group_id))
     if event.action == CaseEvent.Action.WITHDRAW and event.stage_id:
         audiences.append(Q(groups=event.stage.reviewer_group_id))
-    if event.to_status in BRANCH_HEARS:
+    if event.action in BRANCH_HEARS or finally_approved:
         audiences.append(
             Q(
                 memberships__branch=case.branch_id,
@@ -123,7 +126,8 @@ def event_recipients(*, event: CaseEvent) -> list:
             )
             | Q(pk=case.last_edited_by_id)
         )
-    if event.to_status == Case.Status.APPROVED:
+    if finally_approved:
+        # Editors schedule approved cases into the showcase.
         audiences.append(
             Q(groups__permissions__codename="reopen_case")
             | Q(user_permissions__codename="reopen_case")
@@ -133,12 +137,22 @@ def event_recipients(*, event: CaseEvent) -> list:
     who = audiences[0]
     for audience in audiences[1:]:
         who |= audience
-    return list(users.filter(who).exclude(pk=event.actor_id).distinct().order_by("pk"))
+    users = User.objects.filter(who, is_active=True)
+    if event.actor_id:
+        users = users.exclude(pk=event.actor_id)
+    return list(users.distinct().order_by("pk"))
 
 
-# Outcomes the branch is told of: its case came back, or went through.
+# What the branch is told of, besides final approval: its case came back,
+# was turned down, or went out to (or was taken off) the public site.
 BRANCH_HEARS = frozenset(
-    {Case.Status.RETURNED, Case.Status.REJECTED, Case.Status.APPROVED}
+    {
+        CaseEvent.Action.RETURN,
+        CaseEvent.Action.REJECT,
+        CaseEvent.Action.REOPEN,
+        CaseEvent.Action.PUBLISH,
+        CaseEvent.Action.UNPUBLISH,
+    }
 )
 
 

@@ -46,9 +46,10 @@ def _require_secretary(*, user, case: Case) -> None:
         )
 
 
-def _record(
+def case_event_record(
     *, case: Case, actor, action, from_status, stage=None, revision=None, comment=""
 ):
+    """Append one audit event for a change already made to the locked `case`."""
     event = CaseEvent.objects.create(
         case=case,
         revision=revision,
@@ -145,7 +146,7 @@ def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
             "updated_at",
         ]
     )
-    return _record(
+    return case_event_record(
         case=case,
         actor=acting_user,
         action=action,
@@ -202,7 +203,7 @@ def case_withdraw(*, case: Case, acting_user, comment: str = "") -> CaseEvent:
     case.status = Case.Status.WITHDRAWN
     _enter_stage(case, None)
     case.save(update_fields=["status", *_STAGE_FIELDS, "updated_at"])
-    return _record(
+    return case_event_record(
         case=case,
         actor=acting_user,
         action=CaseEvent.Action.WITHDRAW,
@@ -278,6 +279,8 @@ def _decide(
     if outcome == Decision.Outcome.APPROVE:
         next_stage = _next_stage(stage)
         case.status = Case.Status.IN_REVIEW if next_stage else Case.Status.APPROVED
+        if next_stage is None:
+            case.approved_at = timezone.now()
         _enter_stage(case, next_stage)
         action = CaseEvent.Action.APPROVE
     elif outcome == Decision.Outcome.RETURN:
@@ -290,8 +293,16 @@ def _decide(
         case.status = Case.Status.REJECTED
         _enter_stage(case, None)
         action = CaseEvent.Action.REJECT
-    case.save(update_fields=["status", "resume_stage", *_STAGE_FIELDS, "updated_at"])
-    return _record(
+    case.save(
+        update_fields=[
+            "status",
+            "resume_stage",
+            "approved_at",
+            *_STAGE_FIELDS,
+            "updated_at",
+        ]
+    )
+    return case_event_record(
         case=case,
         actor=acting_user,
         action=action,
@@ -358,7 +369,7 @@ def case_reopen(*, case: Case, acting_user, comment: str) -> CaseEvent:
     case.status = Case.Status.RETURNED
     case.resume_stage = None
     case.save(update_fields=["status", "resume_stage", "updated_at"])
-    return _record(
+    return case_event_record(
         case=case,
         actor=acting_user,
         action=CaseEvent.Action.REOPEN,

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -7,6 +9,9 @@ from django.test.utils import override_settings
 
 from review import services as review
 from review.setup import default_roles_ensure
+from showcase.models import Series
+from showcase.selectors import upcoming_slots
+from showcase.services import issue_plan, issues_publish_due
 from submissions import demo
 from submissions.models import Branch, Case, Membership, Theme
 from submissions.services import CaseContent, case_create
@@ -24,10 +29,12 @@ class Command(BaseCommand):
         branches = self._branches()
         users = self._accounts(branches)
         created = self._cases(users, themes)
+        issues = self._showcase(users["editor1"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(branches)} organisations, "
-                f"{len(users)} accounts, {created} new case(s)."
+                f"{len(users)} accounts, {created} new case(s), "
+                f"{issues} new issue(s)."
             )
         )
 
@@ -126,3 +133,31 @@ class Command(BaseCommand):
                 revision=case.revisions.order_by("-number").first(),
                 comment=comment,
             )
+
+    def _showcase(self, editor) -> int:
+        """The series, three issues already out and one planned for the next slot."""
+        series, _ = Series.objects.get_or_create(
+            slug=demo.SERIES["slug"],
+            defaults={
+                key: value for key, value in demo.SERIES.items() if key != "slug"
+            },
+        )
+        if series.issues.exists():
+            return 0
+        next_slot = upcoming_slots(series=series, count=1)[0]
+        weeks_back = len(demo.PUBLISHED_ISSUES)
+        plans = [
+            (next_slot - timedelta(weeks=weeks_back - index), titles)
+            for index, titles in enumerate(demo.PUBLISHED_ISSUES)
+        ]
+        plans.append((next_slot, demo.PLANNED_ISSUE))
+        for scheduled_at, titles in plans:
+            issue_plan(
+                series=series,
+                scheduled_at=scheduled_at,
+                acting_user=editor,
+                cases=[Case.objects.get(title=title) for title in titles],
+            )
+        # The schedule publishes the past weeks' issues, as the beat task would.
+        issues_publish_due()
+        return len(plans)

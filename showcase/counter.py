@@ -1,0 +1,185 @@
+"""浏览量: reads counted without a database write per read.
+
+A read counts once per visitor per hour: the visitor is a salted hash of the
+client address and browser, kept only as a cache key that expires. Counted
+reads collect in Redis when the cache is Redis (shared by every web process
+and kept across restarts), otherwise in this process's memory; a periodic fold
+adds them to the database.
+
+The fold is safe to run twice or in two places at once: the pending counts are
+renamed away atomically under a fresh token, and the token is stored in the
+same transaction that adds the counts, so a batch is added exactly once.
+"""
+
+import atexit
+import hashlib
+import logging
+import threading
+import uuid
+from collections import Counter
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+logger = logging.getLogger(__name__)
+
+PENDING_KEY = "casehub:views:pending"
+FOLDING_PREFIX = "casehub:views:folding:"
+SEEN_SECONDS = 60 * 60
+LOCAL_FLUSH_SECONDS = 30
+
+
+def visitor_hash(request) -> str:
+    address = _client_address(request)
+    agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+    salt = hashlib.sha256(f"views:{settings.SECRET_KEY}".encode()).hexdigest()
+    return hashlib.sha256(f"{salt}|{address}|{agent}".encode()).hexdigest()[:32]
+
+
+def _client_address(request) -> str:
+    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@lru_cache(maxsize=1)
+def _redis():
+    """The Redis behind the cache, or None when the cache is not Redis."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if not backend.endswith("RedisCache"):
+        return None
+    import redis
+
+    location = settings.CACHES["default"]["LOCATION"]
+    if isinstance(location, list | tuple):
+        location = location[0]
+    return redis.Redis.from_url(location)
+
+
+class _LocalPending:
+    """Counts of this process, when there is no Redis to share them."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = Counter()
+        self.timer = None
+
+    def add(self, case_id: int) -> None:
+        with self.lock:
+            self.counts[case_id] += 1
+            if self.timer is None:
+                self.timer = threading.Timer(LOCAL_FLUSH_SECONDS, self._flush_later)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def get(self, case_id: int) -> int:
+        with self.lock:
+            return self.counts.get(case_id, 0)
+
+    def take(self) -> Counter:
+        with self.lock:
+            taken, self.counts = self.counts, Counter()
+            return taken
+
+    def _flush_later(self) -> None:
+        with self.lock:
+            self.timer = None
+        try:
+            views_fold()
+        except Exception:  # the next read starts a new timer and tries again
+            logger.exception("folding view counts failed")
+
+
+_local = _LocalPending()
+atexit.register(lambda: views_fold() if _local.counts else None)
+
+
+def view_register(*, case_id: int, request) -> bool:
+    """Count a read of a case unless this visitor was counted in the last hour."""
+    seen_key = f"casehub:views:seen:{case_id}:{visitor_hash(request)}"
+    if not cache.add(seen_key, 1, timeout=SEEN_SECONDS):
+        return False
+    client = _redis()
+    if client is None:
+        _local.add(case_id)
+    else:
+        client.hincrby(PENDING_KEY, case_id, 1)
+    return True
+
+
+def views_pending(case_id: int) -> int:
+    """Reads counted but not yet folded into the database."""
+    client = _redis()
+    if client is None:
+        return _local.get(case_id)
+    value = client.hget(PENDING_KEY, case_id)
+    return int(value) if value else 0
+
+
+def _apply(token: str, counts: dict[int, int]) -> bool:
+    """Add `counts` to the database once; False if `token` was applied before."""
+    from .models import ViewCount, ViewFold
+
+    try:
+        with transaction.atomic():
+            ViewFold.objects.create(token=token)
+            for case_id, count in counts.items():
+                updated = ViewCount.objects.filter(case_id=case_id).update(
+                    count=F("count") + count
+                )
+                if not updated:
+                    ViewCount.objects.create(case_id=case_id, count=count)
+    except IntegrityError:
+        return False
+    return True
+
+
+def views_fold() -> int:
+    """Move counted reads into the database; returns how many reads moved."""
+    from .cache import case_page_keys
+
+    client = _redis()
+    batches = []
+    if client is None:
+        taken = _local.take()
+        if taken:
+            batches.append((uuid.uuid4().hex, dict(taken), None))
+    else:
+        import redis
+
+        token = uuid.uuid4().hex
+        try:
+            client.rename(PENDING_KEY, FOLDING_PREFIX + token)
+        except redis.ResponseError as error:
+            if "no such key" not in str(error).lower():
+                raise
+        # This run's batch, and any a crashed run left behind.
+        for key in client.scan_iter(match=FOLDING_PREFIX + "*"):
+            raw = client.hgetall(key)
+            counts = {int(case_id): int(count) for case_id, count in raw.items()}
+            batches.append((key.decode().removeprefix(FOLDING_PREFIX), counts, key))
+    moved = 0
+    for token, counts, key in batches:
+        try:
+            applied = _apply(token, counts)
+        except Exception:
+            if key is None:  # this process's counts: keep them for the next fold
+                for case_id, count in counts.items():
+                    for _ in range(count):
+                        _local.add(case_id)
+            raise
+        if applied:
+            moved += sum(counts.values())
+            cache.delete_many(
+                [k for case_id in counts for k in case_page_keys(case_id)]
+            )
+        if key is not None:
+            client.delete(key)
+    return moved

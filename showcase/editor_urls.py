@@ -1,0 +1,31 @@
+from django.urls import path
+
+from .editor_views import EditorActionView, EditorDeskView
+
+app_name = "showcase_editor"
+
+ISSUE_ACTIONS = [
+    "add",
+    "remove",
+    "up",
+    "down",
+    "note",
+    "publish",
+    "unpublish",
+    "delete",
+]
+
+urlpatterns = [
+    path("", EditorDeskView.as_view(), name="desk"),
+    path("plan/", EditorActionView.as_view(action="plan"), name="plan"),
+    path("queue/pin/", EditorActionView.as_view(action="pin"), name="pin"),
+    path("queue/hold/", EditorActionView.as_view(action="hold"), name="hold"),
+    *[
+        path(
+            f"issues/<int:pk>/{action}/",
+            EditorActionView.as_view(action=action),
+            name=f"issue_{action}",
+        )
+        for action in ISSUE_ACTIONS
+    ],
+]

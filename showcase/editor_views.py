@@ -1,0 +1,194 @@
+"""The editors' desk: the queue of approved cases, the weekly slots, the issues."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.http import require_POST
+
+from review.selectors import is_editor
+from submissions.exceptions import CaseActionError, NotPermitted
+
+from . import selectors, services
+from .forms import (
+    IssueCaseAddForm,
+    IssueCaseForm,
+    IssueNoteForm,
+    IssuePlanForm,
+    IssueUnpublishForm,
+    QueueFlagForm,
+)
+from .models import Issue
+
+
+class EditorMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_editor(request.user):
+            raise PermissionDenied(_("Only editors may plan and publish the showcase."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class EditorDeskView(EditorMixin, View):
+    template_name = "showcase/editor_desk.html"
+
+    def get(self, request):
+        planned = list(selectors.planned_issues())
+        planned_times = {issue.scheduled_at for issue in planned}
+        slots = [
+            (
+                series,
+                [
+                    (slot, slot in planned_times)
+                    for slot in selectors.upcoming_slots(series=series)
+                ],
+            )
+            for series in selectors.series_active()
+        ]
+        context = {
+            "queue": selectors.approved_queue(),
+            "planned": planned,
+            "published": Issue.objects.filter(status=Issue.Status.PUBLISHED)
+            .select_related("series")
+            .order_by("-published_at")[:10],
+            "slots": slots,
+            "plan_form": IssuePlanForm(),
+            "add_form": IssueCaseAddForm(),
+            "unpublish_form": IssueUnpublishForm(),
+        }
+        return render(request, self.template_name, context)
+
+
+@method_decorator(require_POST, name="dispatch")
+class EditorActionView(EditorMixin, View):
+    """One POST endpoint per editor action; each calls one service."""
+
+    action = None
+
+    def post(self, request, pk=None):
+        try:
+            message = getattr(self, f"do_{self.action}")(request, pk)
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            messages.error(request, error.message)
+        else:
+            if message:
+                messages.success(request, message)
+        return redirect("showcase_editor:desk")
+
+    def _issue(self, pk) -> Issue:
+        return get_object_or_404(Issue, pk=pk)
+
+    def _invalid(self, form):
+        errors = "; ".join(
+            str(error) for errors in form.errors.values() for error in errors
+        )
+        raise CaseActionError(errors or _("The form was not filled in correctly."))
+
+    def do_plan(self, request, pk):
+        form = IssuePlanForm(request.POST)
+        if not form.is_valid():
+            self._invalid(form)
+        count = form.cleaned_data["take_from_queue"]
+        cases = [
+            case
+            for case in selectors.approved_queue()
+            if not (hasattr(case, "queue_entry") and case.queue_entry.is_held)
+        ][:count]
+        issue = services.issue_plan(
+            series=form.cleaned_data["series"],
+            scheduled_at=form.cleaned_data["scheduled_at"],
+            acting_user=request.user,
+            cases=cases,
+        )
+        return _("Planned: %(issue)s.") % {"issue": issue}
+
+    def do_add(self, request, pk):
+        form = IssueCaseAddForm(request.POST)
+        if not form.is_valid():
+            self._invalid(form)
+        services.issue_case_add(
+            issue=self._issue(pk),
+            case=form.cleaned_data["case"],
+            acting_user=request.user,
+        )
+        return _("The case was added to the issue.")
+
+    def _case_form(self, request):
+        form = IssueCaseForm(request.POST)
+        if not form.is_valid():
+            self._invalid(form)
+        return form.cleaned_data["case"]
+
+    def do_remove(self, request, pk):
+        services.issue_case_remove(
+            issue=self._issue(pk),
+            case=self._case_form(request),
+            acting_user=request.user,
+        )
+        return _("The case is back in the queue.")
+
+    def do_up(self, request, pk):
+        services.issue_case_move(
+            issue=self._issue(pk),
+            case=self._case_form(request),
+            acting_user=request.user,
+            offset=-1,
+        )
+
+    def do_down(self, request, pk):
+        services.issue_case_move(
+            issue=self._issue(pk),
+            case=self._case_form(request),
+            acting_user=request.user,
+            offset=1,
+        )
+
+    def do_note(self, request, pk):
+        form = IssueNoteForm(request.POST)
+        if not form.is_valid():
+            self._invalid(form)
+        services.issue_update(
+            issue=self._issue(pk),
+            acting_user=request.user,
+            note=form.cleaned_data["note"],
+        )
+        return _("The note was saved.")
+
+    def do_publish(self, request, pk):
+        issue = services.issue_publish(issue=self._issue(pk), acting_user=request.user)
+        return _("Published: %(issue)s.") % {"issue": issue}
+
+    def do_unpublish(self, request, pk):
+        form = IssueUnpublishForm(request.POST)
+        if not form.is_valid():
+            self._invalid(form)
+        issue = services.issue_unpublish(
+            issue=self._issue(pk),
+            acting_user=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        return _("Unpublished: %(issue)s. Its cases wait, held, in the queue.") % {
+            "issue": issue
+        }
+
+    def do_delete(self, request, pk):
+        services.issue_delete_planned(issue=self._issue(pk), acting_user=request.user)
+        return _("The planned issue was deleted; its cases are back in the queue.")
+
+    def _flag(self, request):
+        form = QueueFlagForm(request.POST)
+        if not form.is_valid():
+            self._invalid(form)
+        return form.cleaned_data["case"], form.cleaned_data["value"]
+
+    def do_pin(self, request, pk):
+        case, value = self._flag(request)
+        services.queue_pin(case=case, acting_user=request.user, pinned=value)
+
+    def do_hold(self, request, pk):
+        case, value = self._flag(request)
+        services.queue_hold(case=case, acting_user=request.user, held=value)

@@ -1,0 +1,143 @@
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from submissions.models import Case
+
+from .models import Issue, IssueCase, Series
+
+
+def series_active() -> QuerySet[Series]:
+    return Series.objects.filter(is_active=True)
+
+
+def series_get(*, slug: str) -> Series:
+    try:
+        return series_active().get(slug=slug)
+    except Series.DoesNotExist:
+        raise Http404 from None
+
+
+def published_issues(*, series: Series) -> QuerySet[Issue]:
+    return Issue.objects.filter(series=series, status=Issue.Status.PUBLISHED).order_by(
+        "-number"
+    )
+
+
+def issue_get_published(*, series: Series, number) -> Issue:
+    try:
+        return published_issues(series=series).get(number=number)
+    except (Issue.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def issue_entries(*, issue: Issue) -> QuerySet[IssueCase]:
+    """The cases of an issue in their order, each with its organisation."""
+    return (
+        IssueCase.objects.filter(issue=issue)
+        .select_related("case__branch")
+        .order_by("position", "pk")
+    )
+
+
+def case_get_published(*, case_id) -> tuple[Case, Issue]:
+    """A published case with the published issue that carries it; else 404.
+
+    A case that is approved or scheduled but not yet out, or whose issue was
+    taken down, is a 404 like a missing one.
+    """
+    try:
+        entry = (
+            IssueCase.objects.select_related(
+                "issue__series", "case__branch", "case__views"
+            )
+            .filter(
+                case_id=int(case_id),
+                case__status=Case.Status.PUBLISHED,
+                issue__status=Issue.Status.PUBLISHED,
+                issue__series__is_active=True,
+            )
+            .latest("issue__published_at")
+        )
+    except (IssueCase.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+    return entry.case, entry.issue
+
+
+def neighbour_issues(*, issue: Issue) -> tuple[Issue | None, Issue | None]:
+    """The published issues just before and after `issue` in its series."""
+    around = {
+        neighbour.number: neighbour
+        for neighbour in published_issues(series=issue.series).filter(
+            number__in=[issue.number - 1, issue.number + 1]
+        )
+    }
+    return around.get(issue.number - 1), around.get(issue.number + 1)
+
+
+def latest_issues() -> list[Issue]:
+    """The newest published issue of each active series."""
+    issues = []
+    for series in series_active():
+        latest = published_issues(series=series).first()
+        if latest is not None:
+            issues.append(latest)
+    return issues
+
+
+def recent_cases(*, limit: int = 8) -> QuerySet[Case]:
+    return (
+        Case.objects.filter(
+            status=Case.Status.PUBLISHED,
+            issues__status=Issue.Status.PUBLISHED,
+        )
+        .select_related("branch")
+        .order_by("-published_at", "-pk")
+        .distinct()[:limit]
+    )
+
+
+def approved_queue() -> QuerySet[Case]:
+    """Approved cases waiting for an issue: pinned first, then in approval order."""
+    return (
+        Case.objects.filter(status=Case.Status.APPROVED)
+        .select_related("branch", "queue_entry")
+        .prefetch_related("themes")
+        .order_by(
+            "-queue_entry__is_pinned",
+            "queue_entry__is_held",
+            "approved_at",
+            "pk",
+        )
+    )
+
+
+def planned_issues() -> QuerySet[Issue]:
+    return (
+        Issue.objects.filter(status=Issue.Status.PLANNED)
+        .select_related("series")
+        .prefetch_related(
+            Prefetch(
+                "entries",
+                queryset=IssueCase.objects.select_related("case__branch").order_by(
+                    "position", "pk"
+                ),
+            )
+        )
+        .order_by("scheduled_at", "pk")
+    )
+
+
+def upcoming_slots(*, series: Series, count: int = 6, now=None):
+    """The next weekly publication times of `series`, in Beijing time."""
+    import datetime
+
+    now = timezone.localtime(now or timezone.now())
+    days_ahead = (series.publish_weekday - now.weekday()) % 7
+    first_day = now.date() + datetime.timedelta(days=days_ahead)
+    first = timezone.make_aware(
+        datetime.datetime.combine(first_day, series.publish_time)
+    )
+    if first <= now:
+        first += datetime.timedelta(days=7)
+    return [first + datetime.timedelta(weeks=week) for week in range(count)]

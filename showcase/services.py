@@ -1,0 +1,375 @@
+"""Scheduling and publishing the weekly showcase. Every editor action is here.
+
+Like the review transitions, each service locks what it changes, checks the
+state and the editor's right, writes an audit event, and leaves side effects
+(notifications, cache invalidation) to run after commit.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casehub.richtext import sanitize_html
+from review.models import CaseEvent
+from review.selectors import is_editor
+from review.services import case_event_record
+from submissions.exceptions import NotPermitted, WrongState
+from submissions.models import Case
+
+from .cache import public_cache_bump
+from .models import Issue, IssueCase, QueueEntry, Series, ShowcaseEvent
+
+logger = logging.getLogger(__name__)
+
+
+def _require_editor(user) -> None:
+    if not is_editor(user):
+        raise NotPermitted(_("Only editors may plan and publish the showcase."))
+
+
+def _log(*, action, actor=None, issue=None, case=None, detail="") -> ShowcaseEvent:
+    return ShowcaseEvent.objects.create(
+        action=action, actor=actor, issue=issue, case=case, detail=detail
+    )
+
+
+def _lock_issue(issue: Issue) -> Issue:
+    return (
+        Issue.objects.select_for_update(of=("self",))
+        .select_related("series")
+        .get(pk=issue.pk)
+    )
+
+
+def _require_planned(issue: Issue) -> None:
+    if issue.status != Issue.Status.PLANNED:
+        raise WrongState(
+            _("This issue is %(status)s; only a planned issue can be changed.")
+            % {"status": issue.get_status_display()}
+        )
+
+
+def _lock_case(case: Case) -> Case:
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .get(pk=case.pk)
+    )
+
+
+def _published_revision(case: Case):
+    return case.revisions.order_by("-number").first()
+
+
+def _case_move(case, *, to_status, actor, action, comment="", at=None):
+    from_status = case.status
+    case.status = to_status
+    fields = ["status", "updated_at"]
+    if to_status == Case.Status.PUBLISHED:
+        case.published_at = at or timezone.now()
+        fields.append("published_at")
+    case.save(update_fields=fields)
+    case_event_record(
+        case=case,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        revision=_published_revision(case),
+        comment=comment,
+    )
+
+
+def _schedule(issue: Issue, case: Case, *, actor, position: int) -> None:
+    case = _lock_case(case)
+    if case.status != Case.Status.APPROVED:
+        raise WrongState(
+            _("“%(title)s” is %(status)s; only approved cases go into an issue.")
+            % {"title": case.title, "status": case.get_status_display()}
+        )
+    IssueCase.objects.create(issue=issue, case=case, position=position)
+    _case_move(
+        case,
+        to_status=Case.Status.SCHEDULED,
+        actor=actor,
+        action=CaseEvent.Action.SCHEDULE,
+    )
+    _log(action=ShowcaseEvent.Action.CASE_ADD, actor=actor, issue=issue, case=case)
+
+
+@transaction.atomic
+def issue_plan(
+    *, series: Series, scheduled_at, acting_user, cases=(), note=""
+) -> Issue:
+    """Plan an issue for a time, with the approved cases it will carry."""
+    _require_editor(acting_user)
+    issue = Issue.objects.create(
+        series=series,
+        scheduled_at=scheduled_at,
+        note=note,
+        created_by=acting_user,
+    )
+    _log(action=ShowcaseEvent.Action.ISSUE_PLAN, actor=acting_user, issue=issue)
+    for position, case in enumerate(cases, start=1):
+        _schedule(issue, case, actor=acting_user, position=position)
+    return issue
+
+
+@transaction.atomic
+def issue_case_add(*, issue: Issue, case: Case, acting_user) -> None:
+    _require_editor(acting_user)
+    issue = _lock_issue(issue)
+    _require_planned(issue)
+    last = issue.entries.aggregate(last=Max("position"))["last"] or 0
+    _schedule(issue, case, actor=acting_user, position=last + 1)
+
+
+@transaction.atomic
+def issue_case_remove(*, issue: Issue, case: Case, acting_user) -> None:
+    """Take a case out of a planned issue; it goes back to the queue."""
+    _require_editor(acting_user)
+    issue = _lock_issue(issue)
+    _require_planned(issue)
+    entry = issue.entries.filter(case=case).first()
+    if entry is None:
+        raise WrongState(_("That case is not in this issue."))
+    entry.delete()
+    case = _lock_case(case)
+    _case_move(
+        case,
+        to_status=Case.Status.APPROVED,
+        actor=acting_user,
+        action=CaseEvent.Action.UNSCHEDULE,
+    )
+    _log(
+        action=ShowcaseEvent.Action.CASE_REMOVE,
+        actor=acting_user,
+        issue=issue,
+        case=case,
+    )
+
+
+@transaction.atomic
+def issue_case_move(*, issue: Issue, case: Case, acting_user, offset: int) -> None:
+    """Move a case up (offset -1) or down (+1) in a planned issue."""
+    _require_editor(acting_user)
+    issue = _lock_issue(issue)
+    _require_planned(issue)
+    entries = list(issue.entries.order_by("position", "pk"))
+    index = next(
+        (i for i, entry in enumerate(entries) if entry.case_id == case.pk), None
+    )
+    if index is None:
+        raise WrongState(_("That case is not in this issue."))
+    target = index + offset
+    if not 0 <= target < len(entries):
+        return
+    entries[index], entries[target] = entries[target], entries[index]
+    for position, entry in enumerate(entries, start=1):
+        if entry.position != position:
+            entry.position = position
+            entry.save(update_fields=["position"])
+    _log(
+        action=ShowcaseEvent.Action.CASE_MOVE,
+        actor=acting_user,
+        issue=issue,
+        case=case,
+        detail=str(target + 1),
+    )
+
+
+@transaction.atomic
+def issue_update(*, issue: Issue, acting_user, note: str, scheduled_at=None) -> Issue:
+    """Change an issue's note, and the time of a planned one."""
+    _require_editor(acting_user)
+    issue = _lock_issue(issue)
+    if issue.status == Issue.Status.UNPUBLISHED:
+        raise WrongState(_("An unpublished issue is kept as it was."))
+    issue.note = sanitize_html(note)
+    if scheduled_at is not None and issue.status == Issue.Status.PLANNED:
+        issue.scheduled_at = scheduled_at
+    issue.save()
+    _log(action=ShowcaseEvent.Action.ISSUE_EDIT, actor=acting_user, issue=issue)
+    if issue.status == Issue.Status.PUBLISHED:
+        transaction.on_commit(public_cache_bump, robust=True)
+    return issue
+
+
+def _issue_summary(issue: Issue) -> list[dict]:
+    return [
+        {
+            "id": entry.case_id,
+            "title": entry.case.title,
+            "tagline": entry.case.tagline,
+            "branch": entry.case.branch.name,
+        }
+        for entry in issue.entries.select_related("case__branch").order_by(
+            "position", "pk"
+        )
+    ]
+
+
+@transaction.atomic
+def issue_publish(*, issue: Issue, acting_user=None, at=None) -> Issue:
+    """Publish a planned issue and give it the series' next number.
+
+    `acting_user` is None when the schedule publishes, and `at` is then the
+    issue's slot, its official publication time. The series row is locked
+    while the number is chosen, so two publishers queue and numbers stay
+    gapless; the unique constraint stands behind the lock.
+    """
+    if acting_user is not None:
+        _require_editor(acting_user)
+    Series.objects.select_for_update().get(pk=issue.series_id)
+    issue = _lock_issue(issue)
+    if issue.status != Issue.Status.PLANNED:
+        raise WrongState(
+            _("This issue is already %(status)s.")
+            % {"status": issue.get_status_display()}
+        )
+    entries = list(issue.entries.select_related("case").order_by("position", "pk"))
+    if not entries:
+        raise WrongState(_("An issue without cases is not published."))
+    last = (
+        Issue.objects.filter(series_id=issue.series_id, number__isnull=False).aggregate(
+            last=Max("number")
+        )["last"]
+        or 0
+    )
+    issue.number = last + 1
+    issue.status = Issue.Status.PUBLISHED
+    issue.published_at = at or timezone.now()
+    issue.save()
+    for entry in entries:
+        _case_move(
+            _lock_case(entry.case),
+            to_status=Case.Status.PUBLISHED,
+            actor=acting_user,
+            action=CaseEvent.Action.PUBLISH,
+            comment=str(issue),
+            at=issue.published_at,
+        )
+    Issue.objects.filter(pk=issue.pk).update(summary=_issue_summary(issue))
+    _log(
+        action=ShowcaseEvent.Action.ISSUE_PUBLISH,
+        actor=acting_user,
+        issue=issue,
+        detail=str(issue.number),
+    )
+    transaction.on_commit(public_cache_bump, robust=True)
+    return issue
+
+
+@transaction.atomic
+def issue_unpublish(*, issue: Issue, acting_user, reason: str) -> Issue:
+    """Take a published issue off the site; its number and record stay."""
+    _require_editor(acting_user)
+    reason = reason.strip()
+    if not reason:
+        raise WrongState(_("Say why the issue is taken down; readers see the reason."))
+    issue = _lock_issue(issue)
+    if issue.status != Issue.Status.PUBLISHED:
+        raise WrongState(_("Only a published issue can be unpublished."))
+    issue.status = Issue.Status.UNPUBLISHED
+    issue.unpublish_reason = reason
+    issue.save()
+    for entry in issue.entries.select_related("case").order_by("position", "pk"):
+        case = _lock_case(entry.case)
+        _case_move(
+            case,
+            to_status=Case.Status.APPROVED,
+            actor=acting_user,
+            action=CaseEvent.Action.UNPUBLISH,
+            comment=reason,
+        )
+        # Back in the queue, but held until an editor decides what to do.
+        QueueEntry.objects.update_or_create(case=case, defaults={"is_held": True})
+    _log(
+        action=ShowcaseEvent.Action.ISSUE_UNPUBLISH,
+        actor=acting_user,
+        issue=issue,
+        detail=reason,
+    )
+    transaction.on_commit(public_cache_bump, robust=True)
+    return issue
+
+
+@transaction.atomic
+def issue_delete_planned(*, issue: Issue, acting_user) -> None:
+    _require_editor(acting_user)
+    issue = _lock_issue(issue)
+    _require_planned(issue)
+    for entry in list(issue.entries.select_related("case")):
+        entry.delete()
+        _case_move(
+            _lock_case(entry.case),
+            to_status=Case.Status.APPROVED,
+            actor=acting_user,
+            action=CaseEvent.Action.UNSCHEDULE,
+        )
+    _log(
+        action=ShowcaseEvent.Action.ISSUE_DELETE,
+        actor=acting_user,
+        detail=str(issue),
+    )
+    issue.delete()
+
+
+def issues_publish_due(*, now=None) -> list[Issue]:
+    """Publish every planned issue whose time has come; safe to run anywhere, twice.
+
+    Each issue is published in its own transaction under the series lock, so a
+    second run, or a run in another process, finds it published and moves on.
+    """
+    now = now or timezone.now()
+    due = list(
+        Issue.objects.filter(status=Issue.Status.PLANNED, scheduled_at__lte=now)
+        .order_by("scheduled_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    published = []
+    for issue_id in due:
+        issue = Issue.objects.filter(pk=issue_id).first()
+        if issue is None:
+            continue
+        try:
+            published.append(issue_publish(issue=issue, at=issue.scheduled_at))
+        except WrongState as reason:
+            logger.info("issue %s not published: %s", issue_id, reason.message)
+    return published
+
+
+def _queue_entry(case: Case) -> QueueEntry:
+    case = _lock_case(case)
+    if case.status != Case.Status.APPROVED:
+        raise WrongState(_("Only approved cases wait in the queue."))
+    entry, _created = QueueEntry.objects.select_for_update().get_or_create(case=case)
+    return entry
+
+
+@transaction.atomic
+def queue_pin(*, case: Case, acting_user, pinned: bool) -> None:
+    """Pinned cases go to the front of the queue."""
+    _require_editor(acting_user)
+    entry = _queue_entry(case)
+    entry.is_pinned = pinned
+    entry.save(update_fields=["is_pinned"])
+    action = (
+        ShowcaseEvent.Action.QUEUE_PIN if pinned else ShowcaseEvent.Action.QUEUE_UNPIN
+    )
+    _log(action=action, actor=acting_user, case=case)
+
+
+@transaction.atomic
+def queue_hold(*, case: Case, acting_user, held: bool) -> None:
+    """A held case stays in the queue but is not offered for the next issue."""
+    _require_editor(acting_user)
+    entry = _queue_entry(case)
+    entry.is_held = held
+    entry.save(update_fields=["is_held"])
+    action = (
+        ShowcaseEvent.Action.QUEUE_HOLD if held else ShowcaseEvent.Action.QUEUE_RELEASE
+    )
+    _log(action=action, actor=acting_user, case=case)

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def issues_publish_due_task() -> list[int]:
+    """Publish every planned issue whose time has come (beat runs this)."""
+    from .services import issues_publish_due
+
+    return [issue.pk for issue in issues_publish_due()]
+
+
+@shared_task(acks_late=True)
+def views_fold_task() -> int:
+    """Move counted reads from Redis into the database (beat runs this)."""
+    from .counter import views_fold
+
+    return views_fold()

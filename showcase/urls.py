@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+from .feeds import SeriesFeed
+
+app_name = "showcase"
+
+urlpatterns = [
+    path("series/<slug:slug>/", views.series_detail, name="series"),
+    path("series/<slug:slug>/feed/", SeriesFeed(), name="feed"),
+    path("series/<slug:slug>/<int:number>/", views.issue_detail, name="issue"),
+    path("cases/<int:pk>/", views.case_detail, name="case"),
+]

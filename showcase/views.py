@@ -1,0 +1,217 @@
+"""The public reading site: home, series, issue and case pages, feeds, health."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET
+
+from casehub.celery import app as celery_app
+
+from . import selectors
+from .cache import PAGE_TIMEOUT, page_key
+from .counter import view_register, views_pending
+from .filters import SeriesIssueFilter
+
+VIEWS_PLACEHOLDER = "\u2063views\u2063"
+
+
+def _cached(request, key: str, build) -> HttpResponse:
+    """Serve a page from the cache to anonymous readers; build it otherwise.
+
+    Signed-in users see their own menu in the header, so their pages are
+    never shared.
+    """
+    if request.user.is_authenticated:
+        return build()
+    cached = cache.get(key)
+    if cached is not None:
+        return HttpResponse(cached)
+    response = build()
+    if response.status_code == 200:
+        cache.set(key, response.content, PAGE_TIMEOUT)
+    return response
+
+
+@require_GET
+def home(request):
+    def build():
+        context = {
+            "latest_issues": selectors.latest_issues(),
+            "recent_cases": selectors.recent_cases(),
+        }
+        return render(request, "showcase/home.html", context)
+
+    return _cached(request, page_key("home"), build)
+
+
+@require_GET
+def series_detail(request, slug):
+    query = request.GET.copy()
+    query.pop("page", None)
+    key = page_key("series", slug, request.GET.urlencode())
+
+    def build():
+        series = selectors.series_get(slug=slug)
+        filterset = SeriesIssueFilter(
+            request.GET or None, queryset=selectors.published_issues(series=series)
+        )
+        paginator = Paginator(filterset.qs, 20)
+        page = paginator.get_page(request.GET.get("page"))
+        context = {
+            "series": series,
+            "filter": filterset,
+            "page_obj": page,
+            "issues": page.object_list,
+            "query_string": query.urlencode(),
+        }
+        return render(request, "showcase/series_detail.html", context)
+
+    return _cached(request, key, build)
+
+
+@require_GET
+def issue_detail(request, slug, number):
+    def build():
+        series = selectors.series_get(slug=slug)
+        issue = selectors.issue_get_published(series=series, number=number)
+        previous, following = selectors.neighbour_issues(issue=issue)
+        context = {
+            "series": series,
+            "issue": issue,
+            "entries": selectors.issue_entries(issue=issue),
+            "previous_issue": previous,
+            "next_issue": following,
+        }
+        return render(request, "showcase/issue_detail.html", context)
+
+    return _cached(request, page_key("issue", slug, number), build)
+
+
+@require_GET
+def case_detail(request, pk):
+    """The public case page. Every read is counted, also when the page is cached."""
+    key = page_key("case", pk)
+    cached = None if request.user.is_authenticated else cache.get(key)
+    if cached is None:
+        case, issue = selectors.case_get_published(case_id=pk)
+        html, stored_count = _render_case(request, case, issue)
+        if not request.user.is_authenticated:
+            cache.set(key, (html, stored_count, case.pk), PAGE_TIMEOUT)
+    else:
+        html, stored_count, _case_id = cached
+    view_register(case_id=pk, request=request)
+    count = stored_count + views_pending(pk)
+    return HttpResponse(html.replace(VIEWS_PLACEHOLDER, str(count)))
+
+
+def _render_case(request, case, issue) -> tuple[str, int]:
+    revision = case.revisions.order_by("-number").first()
+    previous, following = selectors.neighbour_issues(issue=issue)
+    stored_count = case.views.count if hasattr(case, "views") else 0
+    context = {
+        "case": case,
+        "revision": revision,
+        "issue": issue,
+        "series": issue.series,
+        "previous_issue": previous,
+        "next_issue": following,
+        "published_at": case.published_at,
+        "view_count": VIEWS_PLACEHOLDER,
+        "canonical_url": request.build_absolute_uri(
+            reverse("showcase:case", args=[case.pk])
+        ),
+    }
+    return render_to_string("showcase/case_detail.html", context, request), stored_count
+
+
+@require_GET
+def language_switch(request, code):
+    """Switch the language by a plain link: cached pages then carry no form."""
+    next_url = request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    if code in dict(settings.LANGUAGES):
+        translation.activate(code)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
+@require_GET
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /accounts/",
+        "Disallow: /submissions/",
+        "Disallow: /review/",
+        "Disallow: /inbox/",
+        "Disallow: /editor/",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
+    return HttpResponse(
+        "\n".join(lines) + "\n", content_type="text/plain; charset=utf-8"
+    )
+
+
+@require_GET
+def healthz(request):
+    """Database, cache and broker status as JSON; 503 when any is down."""
+    checks = {
+        "database": _check(_database_ok),
+        "cache": _check(_cache_ok),
+        "broker": _check(_broker_ok),
+    }
+    healthy = all(status in ("ok", "not configured") for status in checks.values())
+    body = {"status": "ok" if healthy else "degraded", **checks}
+    return JsonResponse(
+        body,
+        status=200 if healthy else 503,
+        json_dumps_params={"ensure_ascii": False},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _check(probe) -> str:
+    try:
+        return probe()
+    except Exception as error:  # any failure means down; say which kind
+        return f"down: {type(error).__name__}"
+
+
+def _database_ok() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _cache_ok() -> str:
+    key = "casehub:healthz"
+    cache.set(key, "1", 10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was stored")
+    return "ok"
+
+
+def _broker_ok() -> str:
+    if celery_app.conf.task_always_eager:
+        return "not configured"
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
