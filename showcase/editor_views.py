@@ -93,11 +93,7 @@ class EditorActionView(EditorMixin, View):
         if not form.is_valid():
             self._invalid(form)
         count = form.cleaned_data["take_from_queue"]
-        cases = [
-            case
-            for case in selectors.approved_queue()
-            if not (hasattr(case, "queue_entry") and case.queue_entry.is_held)
-        ][:count]
+        cases = list(selectors.approved_queue().filter(held=False)[:count])
         issue = services.issue_plan(
             series=form.cleaned_data["series"],
             scheduled_at=form.cleaned_data["scheduled_at"],

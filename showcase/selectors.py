@@ -1,4 +1,5 @@
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,9 +20,31 @@ def series_get(*, slug: str) -> Series:
 
 
 def published_issues(*, series: Series) -> QuerySet[Issue]:
-    return Issue.objects.filter(series=series, status=Issue.Status.PUBLISHED).order_by(
-        "-number"
+    return (
+        Issue.objects.filter(series=series, status=Issue.Status.PUBLISHED)
+        .select_related("series")
+        .order_by("-number")
     )
+
+
+def issues_for_readers(*, series: Series) -> QuerySet[Issue]:
+    """Published issues, and unpublished ones: those keep their number and
+    show readers a notice in place of their cases."""
+    return (
+        Issue.objects.filter(
+            series=series,
+            status__in=[Issue.Status.PUBLISHED, Issue.Status.UNPUBLISHED],
+        )
+        .select_related("series")
+        .order_by("-number")
+    )
+
+
+def issue_get_for_readers(*, series: Series, number) -> Issue:
+    try:
+        return issues_for_readers(series=series).get(number=number)
+    except (Issue.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
 
 
 def issue_get_published(*, series: Series, number) -> Issue:
@@ -103,12 +126,11 @@ def approved_queue() -> QuerySet[Case]:
         Case.objects.filter(status=Case.Status.APPROVED)
         .select_related("branch", "queue_entry")
         .prefetch_related("themes")
-        .order_by(
-            "-queue_entry__is_pinned",
-            "queue_entry__is_held",
-            "approved_at",
-            "pk",
+        .annotate(
+            pinned=Coalesce("queue_entry__is_pinned", False),
+            held=Coalesce("queue_entry__is_held", False),
         )
+        .order_by("-pinned", "held", "approved_at", "pk")
     )
 
 

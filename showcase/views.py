@@ -32,10 +32,11 @@ def _cached(request, key: str, build) -> HttpResponse:
         return build()
     cached = cache.get(key)
     if cached is not None:
-        return HttpResponse(cached)
+        content, status = cached
+        return HttpResponse(content, status=status)
     response = build()
-    if response.status_code == 200:
-        cache.set(key, response.content, PAGE_TIMEOUT)
+    if response.status_code in (200, 410):
+        cache.set(key, (response.content, response.status_code), PAGE_TIMEOUT)
     return response
 
 
@@ -60,7 +61,7 @@ def series_detail(request, slug):
     def build():
         series = selectors.series_get(slug=slug)
         filterset = SeriesIssueFilter(
-            request.GET or None, queryset=selectors.published_issues(series=series)
+            request.GET or None, queryset=selectors.issues_for_readers(series=series)
         )
         paginator = Paginator(filterset.qs, 20)
         page = paginator.get_page(request.GET.get("page"))
@@ -80,7 +81,12 @@ def series_detail(request, slug):
 def issue_detail(request, slug, number):
     def build():
         series = selectors.series_get(slug=slug)
-        issue = selectors.issue_get_published(series=series, number=number)
+        issue = selectors.issue_get_for_readers(series=series, number=number)
+        if issue.status == issue.Status.UNPUBLISHED:
+            context = {"series": series, "issue": issue}
+            return render(
+                request, "showcase/issue_unpublished.html", context, status=410
+            )
         previous, following = selectors.neighbour_issues(issue=issue)
         context = {
             "series": series,

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from casehub.celery import app as celery_app
+from showcase import counter as view_counter
 
 REDIS_URL = os.environ.get("CASEHUB_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 # A Redis database of its own, so a test run never touches real queues. Set
@@ -36,5 +37,8 @@ def _isolated(settings, tmp_path):
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()
+    # Reads counted in this process belong to the test that made them.
+    view_counter._local.take()
     yield
     cache.clear()
+    view_counter._local.take()

@@ -1,0 +1,126 @@
+"""The view counter on a real Redis: no read lost, none counted twice."""
+
+import threading
+
+import pytest
+import redis
+from django.test import RequestFactory, override_settings
+
+from showcase import counter
+from showcase.models import ViewCount, ViewFold
+from tests.conftest import REDIS_URL, service_missing
+from tests.showcase.factories import people, published_issue, series
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+COUNTER_REDIS = f"{REDIS_URL}/13"
+REDIS_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": COUNTER_REDIS,
+    }
+}
+
+
+@pytest.fixture
+def redis_counter():
+    client = redis.Redis.from_url(COUNTER_REDIS, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
+    client.flushdb()
+    counter._redis.cache_clear()
+    with override_settings(CACHES=REDIS_CACHE):
+        yield client
+    counter._redis.cache_clear()
+    client.flushdb()
+
+
+def visit(case_id, visitor):
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR=f"10.0.{visitor // 250}.{visitor % 250}"
+    )
+    return counter.view_register(case_id=case_id, request=request)
+
+
+@pytest.fixture
+def case():
+    who = people()
+    return published_issue(who, series()).cases.get()
+
+
+class RedisCounterTests:
+    def test_reads_collect_in_redis_not_the_database(self, redis_counter, case):
+        assert visit(case.pk, 1) is True
+        assert visit(case.pk, 1) is False  # within the hour
+        assert visit(case.pk, 2) is True
+        assert int(redis_counter.hget(counter.PENDING_KEY, case.pk)) == 2
+        assert not ViewCount.objects.exists()
+        assert counter.views_pending(case.pk) == 2
+
+    def test_counts_survive_a_web_process_restart(self, redis_counter, case):
+        for visitor in range(5):
+            visit(case.pk, visitor)
+        counter._redis.cache_clear()  # a new process connects afresh
+        assert counter.views_pending(case.pk) == 5
+        assert counter.views_fold() == 5
+        assert ViewCount.objects.get(case=case).count == 5
+
+    def test_a_batch_left_by_a_crashed_fold_is_folded_once(self, redis_counter, case):
+        for visitor in range(3):
+            visit(case.pk, visitor)
+        # A fold that renamed its batch and died before adding it.
+        redis_counter.rename(counter.PENDING_KEY, counter.FOLDING_PREFIX + "crashed")
+        assert counter.views_fold() == 3
+        # One that added it and died before deleting it.
+        redis_counter.hset(counter.FOLDING_PREFIX + "crashed", case.pk, 3)
+        assert counter.views_fold() == 0
+        assert ViewCount.objects.get(case=case).count == 3
+        assert ViewFold.objects.filter(token="crashed").count() == 1
+
+    def test_concurrent_reads_and_folds_lose_and_double_nothing(
+        self, redis_counter, case
+    ):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            service_missing(
+                "concurrent folds need a database with concurrent writers; "
+                "set DATABASE_URL"
+            )
+        reads = 400
+        barrier = threading.Barrier(4)
+        errors = []
+
+        def reader(offset):
+            barrier.wait()
+            for visitor in range(offset, reads, 2):
+                visit(case.pk, visitor)
+
+        def folder():
+            from django.db import connection
+
+            barrier.wait()
+            try:
+                for _ in range(20):
+                    counter.views_fold()
+            except Exception as error:  # the test reports what went wrong
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=reader, args=(0,)),
+            threading.Thread(target=reader, args=(1,)),
+            threading.Thread(target=folder),
+            threading.Thread(target=folder),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        counter.views_fold()
+        assert errors == []
+        assert ViewCount.objects.get(case=case).count == reads
+        assert counter.views_pending(case.pk) == 0
