@@ -83,10 +83,15 @@ class EditorActionView(EditorMixin, View):
         return get_object_or_404(Issue, pk=pk)
 
     def _invalid(self, form):
-        errors = "; ".join(
-            str(error) for errors in form.errors.values() for error in errors
+        errors = [
+            _("%(field)s: %(error)s")
+            % {"field": form.fields[name].label or name, "error": error}
+            for name, field_errors in form.errors.items()
+            for error in field_errors
+        ]
+        raise CaseActionError(
+            " ".join(errors) or _("The form was not filled in correctly.")
         )
-        raise CaseActionError(errors or _("The form was not filled in correctly."))
 
     def do_plan(self, request, pk):
         form = IssuePlanForm(request.POST)
