@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install messages migrate seed lint format clean
+.PHONY: run test install messages migrate seed lint format clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CaseHub needs Python 3.11 or newer"'
@@ -53,3 +53,6 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+
+bench: messages
+	bash bench/run

@@ -1,44 +1,99 @@
-"""Caching of the public pages.
+"""Caching of the public pages, for anonymous readers.
 
-Every public page is cached under a key that carries a site-wide version. A
-publish, unpublish or edit bumps the version, which retires every cached page
-at once: publishing happens a few times a week, so nothing finer is needed.
+With Redis as the cache, every page lives as one field of a single Redis hash:
+a read is one round trip, and a publish, unpublish or edit drops the whole hash
+at once (publishing happens a few times a week, so nothing finer is needed).
+Without Redis, pages go to Django's cache under a key carrying a site-wide
+version, and the version is bumped instead.
+
+A stored page is its status line and body: b"200\n<html…>"; a case page keeps
+its stored view count in place of the status.
 """
 
-from django.core.cache import cache
-from django.utils.translation import get_language
+from functools import lru_cache
 
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import translation
+
+PAGES_KEY = "casehub:pages"
 VERSION_KEY = "showcase:public-version"
 PAGE_TIMEOUT = 60 * 60 * 24
 
 
-def public_cache_version() -> int:
+@lru_cache(maxsize=1)
+def redis_client():
+    """The Redis behind the cache, or None when the cache is not Redis."""
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith("RedisCache"):
+        return None
+    import redis
+
+    location = config["LOCATION"]
+    if isinstance(location, list | tuple):
+        location = location[0]
+    return redis.Redis.from_url(location)
+
+
+def page_field(kind: str, *parts) -> str:
+    joined = ":".join(str(part) for part in parts)
+    return f"{translation.get_language()}:{kind}:{joined}"
+
+
+def _versioned(field: str) -> str:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, 1, timeout=None)
         version = cache.get(VERSION_KEY, 1)
-    return version
+    return f"showcase:page:{version}:{field}"
+
+
+def page_get(field: str) -> bytes | None:
+    client = redis_client()
+    if client is not None:
+        return client.hget(PAGES_KEY, field)
+    return cache.get(_versioned(field))
+
+
+def page_set(field: str, head: int, body: bytes) -> None:
+    content = f"{head}\n".encode() + body
+    client = redis_client()
+    if client is None:
+        cache.set(_versioned(field), content, PAGE_TIMEOUT)
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.hset(PAGES_KEY, field, content)
+    pipe.expire(PAGES_KEY, PAGE_TIMEOUT)
+    pipe.execute()
+
+
+def page_split(content: bytes) -> tuple[int, bytes]:
+    head, _, body = content.partition(b"\n")
+    return int(head), body
 
 
 def public_cache_bump() -> None:
+    """Retire every cached public page."""
+    client = redis_client()
+    if client is not None:
+        client.delete(PAGES_KEY)
+        return
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
         cache.set(VERSION_KEY, 2, timeout=None)
 
 
-def page_key(kind: str, *parts) -> str:
-    joined = ":".join(str(part) for part in parts)
-    return f"showcase:page:{public_cache_version()}:{get_language()}:{kind}:{joined}"
-
-
-def case_page_keys(case_id: int) -> list[str]:
-    """The case page's cache keys in every language, to drop after a fold."""
-    from django.conf import settings
-    from django.utils import translation
-
-    keys = []
+def case_pages_drop(case_ids) -> None:
+    """Drop the cached pages of these cases in every language."""
+    fields = []
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            keys.append(page_key("case", case_id))
-    return keys
+            fields.extend(page_field("case", case_id) for case_id in case_ids)
+    if not fields:
+        return
+    client = redis_client()
+    if client is not None:
+        client.hdel(PAGES_KEY, *fields)
+    else:
+        cache.delete_many([_versioned(field) for field in fields])

@@ -17,12 +17,13 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
+
+from .cache import PAGES_KEY, case_pages_drop, page_get, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +48,6 @@ def _client_address(request) -> str:
         if len(hops) >= proxies:
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR", "")
-
-
-@lru_cache(maxsize=1)
-def _redis():
-    """The Redis behind the cache, or None when the cache is not Redis."""
-    backend = settings.CACHES["default"]["BACKEND"]
-    if not backend.endswith("RedisCache"):
-        return None
-    import redis
-
-    location = settings.CACHES["default"]["LOCATION"]
-    if isinstance(location, list | tuple):
-        location = location[0]
-    return redis.Redis.from_url(location)
 
 
 class _LocalPending:
@@ -101,26 +88,74 @@ _local = _LocalPending()
 atexit.register(lambda: views_fold() if _local.counts else None)
 
 
+def _seen_key(case_id: int, request) -> str:
+    return f"casehub:views:seen:{case_id}:{visitor_hash(request)}"
+
+
 def view_register(*, case_id: int, request) -> bool:
     """Count a read of a case unless this visitor was counted in the last hour."""
-    seen_key = f"casehub:views:seen:{case_id}:{visitor_hash(request)}"
-    if not cache.add(seen_key, 1, timeout=SEEN_SECONDS):
-        return False
-    client = _redis()
+    client = redis_client()
     if client is None:
+        if not cache.add(_seen_key(case_id, request), 1, timeout=SEEN_SECONDS):
+            return False
         _local.add(case_id)
-    else:
-        client.hincrby(PENDING_KEY, case_id, 1)
+        return True
+    if not client.set(_seen_key(case_id, request), 1, nx=True, ex=SEEN_SECONDS):
+        return False
+    client.hincrby(PENDING_KEY, case_id, 1)
     return True
 
 
 def views_pending(case_id: int) -> int:
     """Reads counted but not yet folded into the database."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return _local.get(case_id)
     value = client.hget(PENDING_KEY, case_id)
     return int(value) if value else 0
+
+
+# One round trip for a cached case page: fetch it and, only if it is there
+# (the case is published), count the reader.
+_READ_SCRIPT = """
+local page = redis.call('HGET', KEYS[1], ARGV[1])
+if not page then
+  return {false, 0}
+end
+local pending
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
+  pending = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+else
+  pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
+end
+return {page, pending}
+"""
+
+
+def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
+    """Fetch a case's cached page and, if it was there, count the reader.
+
+    Returns the page and the case's pending reads, this one included; or
+    (None, 0) when the page is not cached, and nothing was counted.
+    """
+    client = redis_client()
+    if client is None:
+        page = page_get(field)
+        if page is None:
+            return None, 0
+        view_register(case_id=case_id, request=request)
+        return page, views_pending(case_id)
+    page, pending = client.eval(
+        _READ_SCRIPT,
+        3,
+        PAGES_KEY,
+        _seen_key(case_id, request),
+        PENDING_KEY,
+        field,
+        SEEN_SECONDS,
+        case_id,
+    )
+    return page, int(pending)
 
 
 def _apply(token: str, counts: dict[int, int]) -> bool:
@@ -143,9 +178,7 @@ def _apply(token: str, counts: dict[int, int]) -> bool:
 
 def views_fold() -> int:
     """Move counted reads into the database; returns how many reads moved."""
-    from .cache import case_page_keys
-
-    client = _redis()
+    client = redis_client()
     batches = []
     if client is None:
         taken = _local.take()
@@ -177,9 +210,7 @@ def views_fold() -> int:
             raise
         if applied:
             moved += sum(counts.values())
-            cache.delete_many(
-                [k for case_id in counts for k in case_page_keys(case_id)]
-            )
+            case_pages_drop(counts)
         if key is not None:
             client.delete(key)
     return moved

@@ -15,14 +15,14 @@ from django.views.decorators.http import require_GET
 from casehub.celery import app as celery_app
 
 from . import selectors
-from .cache import PAGE_TIMEOUT, page_key
-from .counter import view_register, views_pending
+from .cache import page_field, page_get, page_set, page_split
+from .counter import case_read, view_register, views_pending
 from .filters import SeriesIssueFilter
 
 VIEWS_PLACEHOLDER = "\u2063views\u2063"
 
 
-def _cached(request, key: str, build) -> HttpResponse:
+def _cached(request, field: str, build) -> HttpResponse:
     """Serve a page from the cache to anonymous readers; build it otherwise.
 
     Signed-in users see their own menu in the header, so their pages are
@@ -30,13 +30,13 @@ def _cached(request, key: str, build) -> HttpResponse:
     """
     if request.user.is_authenticated:
         return build()
-    cached = cache.get(key)
+    cached = page_get(field)
     if cached is not None:
-        content, status = cached
+        status, content = page_split(cached)
         return HttpResponse(content, status=status)
     response = build()
     if response.status_code in (200, 410):
-        cache.set(key, (response.content, response.status_code), PAGE_TIMEOUT)
+        page_set(field, response.status_code, response.content)
     return response
 
 
@@ -49,14 +49,14 @@ def home(request):
         }
         return render(request, "showcase/home.html", context)
 
-    return _cached(request, page_key("home"), build)
+    return _cached(request, page_field("home"), build)
 
 
 @require_GET
 def series_detail(request, slug):
     query = request.GET.copy()
     query.pop("page", None)
-    key = page_key("series", slug, request.GET.urlencode())
+    field = page_field("series", slug, request.GET.urlencode())
 
     def build():
         series = selectors.series_get(slug=slug)
@@ -74,7 +74,7 @@ def series_detail(request, slug):
         }
         return render(request, "showcase/series_detail.html", context)
 
-    return _cached(request, key, build)
+    return _cached(request, field, build)
 
 
 @require_GET
@@ -97,24 +97,29 @@ def issue_detail(request, slug, number):
         }
         return render(request, "showcase/issue_detail.html", context)
 
-    return _cached(request, page_key("issue", slug, number), build)
+    return _cached(request, page_field("issue", slug, number), build)
 
 
 @require_GET
 def case_detail(request, pk):
     """The public case page. Every read is counted, also when the page is cached."""
-    key = page_key("case", pk)
-    cached = None if request.user.is_authenticated else cache.get(key)
-    if cached is None:
+    field = page_field("case", pk)
+    cached = None
+    if not request.user.is_authenticated:
+        cached, pending = case_read(case_id=pk, request=request, field=field)
+    if cached is not None:
+        stored_count, body = page_split(cached)
+        html = body.decode()
+    else:
+        # Not cached, or a signed-in reader: the page is built, and only a
+        # published case (the selector answers 404 otherwise) is counted.
         case, issue = selectors.case_get_published(case_id=pk)
         html, stored_count = _render_case(request, case, issue)
         if not request.user.is_authenticated:
-            cache.set(key, (html, stored_count, case.pk), PAGE_TIMEOUT)
-    else:
-        html, stored_count, _case_id = cached
-    view_register(case_id=pk, request=request)
-    count = stored_count + views_pending(pk)
-    return HttpResponse(html.replace(VIEWS_PLACEHOLDER, str(count)))
+            page_set(field, stored_count, html.encode())
+        view_register(case_id=case.pk, request=request)
+        pending = views_pending(case.pk)
+    return HttpResponse(html.replace(VIEWS_PLACEHOLDER, str(stored_count + pending)))
 
 
 def _render_case(request, case, issue) -> tuple[str, int]:

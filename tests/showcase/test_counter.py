@@ -7,6 +7,7 @@ import redis
 from django.test import RequestFactory, override_settings
 
 from showcase import counter
+from showcase.cache import redis_client
 from showcase.models import ViewCount, ViewFold
 from tests.conftest import REDIS_URL, service_missing
 from tests.showcase.factories import people, published_issue, series
@@ -30,10 +31,10 @@ def redis_counter():
     except redis.RedisError as error:
         service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
     client.flushdb()
-    counter._redis.cache_clear()
+    redis_client.cache_clear()
     with override_settings(CACHES=REDIS_CACHE):
         yield client
-    counter._redis.cache_clear()
+    redis_client.cache_clear()
     client.flushdb()
 
 
@@ -62,7 +63,7 @@ class RedisCounterTests:
     def test_counts_survive_a_web_process_restart(self, redis_counter, case):
         for visitor in range(5):
             visit(case.pk, visitor)
-        counter._redis.cache_clear()  # a new process connects afresh
+        redis_client.cache_clear()  # a new process connects afresh
         assert counter.views_pending(case.pk) == 5
         assert counter.views_fold() == 5
         assert ViewCount.objects.get(case=case).count == 5
@@ -124,3 +125,29 @@ class RedisCounterTests:
         assert errors == []
         assert ViewCount.objects.get(case=case).count == reads
         assert counter.views_pending(case.pk) == 0
+
+    def test_case_page_from_the_redis_cache_counts_each_reader_once(
+        self, redis_counter, case
+    ):
+        from django.test import Client
+        from django.urls import reverse
+
+        from showcase.cache import PAGES_KEY
+
+        url = reverse("showcase:case", args=[case.pk])
+        first = Client(REMOTE_ADDR="192.0.2.1")
+        second = Client(REMOTE_ADDR="192.0.2.2")
+        assert "浏览量：1" in first.get(url).content.decode()
+        assert redis_counter.hlen(PAGES_KEY) == 1  # now cached
+        assert "浏览量：2" in second.get(url).content.decode()
+        assert "浏览量：2" in first.get(url).content.decode()
+        assert counter.views_fold() == 2
+        assert redis_counter.hlen(PAGES_KEY) == 0  # the fold dropped the page
+        assert "浏览量：2" in first.get(url).content.decode()
+        assert ViewCount.objects.get(case=case).count == 2
+
+    def test_unknown_case_ids_count_nothing(self, redis_counter):
+        from django.test import Client
+
+        assert Client().get("/cases/424242/").status_code == 404
+        assert not redis_counter.exists(counter.PENDING_KEY)
