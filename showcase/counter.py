@@ -162,17 +162,20 @@ def _apply(token: str, counts: dict[int, int]) -> bool:
     """Add `counts` to the database once; False if `token` was applied before."""
     from .models import ViewCount, ViewFold
 
-    try:
-        with transaction.atomic():
-            ViewFold.objects.create(token=token)
-            for case_id, count in counts.items():
-                updated = ViewCount.objects.filter(case_id=case_id).update(
-                    count=F("count") + count
-                )
-                if not updated:
-                    ViewCount.objects.create(case_id=case_id, count=count)
-    except IntegrityError:
-        return False
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                ViewFold.objects.create(token=token)
+        except IntegrityError:
+            return False
+        # Rows first (a concurrent fold may be making the same ones), then
+        # increments, which the row locks put one after the other.
+        ViewCount.objects.bulk_create(
+            [ViewCount(case_id=case_id, count=0) for case_id in counts],
+            ignore_conflicts=True,
+        )
+        for case_id, count in counts.items():
+            ViewCount.objects.filter(case_id=case_id).update(count=F("count") + count)
     return True
 
 
