@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from casehub.audit import AppendOnlyModel
 from submissions.models import Case
 
 
@@ -89,15 +90,7 @@ class Decision(models.Model):
         return f"{self.case_id} {self.stage} {self.outcome}"
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Audit events are append-only.")
-
-    def delete(self):
-        raise TypeError("Audit events are append-only.")
-
-
-class CaseEvent(models.Model):
+class CaseEvent(AppendOnlyModel):
     """One line of a case's audit log: who moved it from which state to which.
 
     Append-only: the model refuses updates and deletes, and database triggers
@@ -163,8 +156,6 @@ class CaseEvent(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
-    objects = AuditEventQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
@@ -172,14 +163,6 @@ class CaseEvent(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.action} {self.from_status}→{self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Audit events are append-only.")
 
 
 class Notification(models.Model):

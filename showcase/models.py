@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from casehub.audit import AppendOnlyModel
 from casehub.richtext import sanitize_html
 from submissions.models import Case
 
@@ -205,15 +206,7 @@ class ViewCount(models.Model):
         return f"{self.case_id}: {self.count}"
 
 
-class ShowcaseEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Showcase events are append-only.")
-
-    def delete(self):
-        raise TypeError("Showcase events are append-only.")
-
-
-class ShowcaseEvent(models.Model):
+class ShowcaseEvent(AppendOnlyModel):
     """The editors' audit log: what was planned, moved, published, and by whom."""
 
     class Action(models.TextChoices):
@@ -259,8 +252,6 @@ class ShowcaseEvent(models.Model):
     detail = models.TextField(_("detail"), blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
-    objects = ShowcaseEventQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("showcase event")
         verbose_name_plural = _("showcase events")
@@ -268,14 +259,6 @@ class ShowcaseEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.issue_id} {self.case_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("Showcase events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Showcase events are append-only.")
 
 
 class ViewFold(models.Model):

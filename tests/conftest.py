@@ -42,3 +42,11 @@ def _isolated(settings, tmp_path):
     yield
     cache.clear()
     view_counter._local.take()
+
+
+@pytest.fixture
+def who(db):
+    """The people of one branch, the reviewers of both stages, an editor."""
+    from tests.review.factories import people
+
+    return people()

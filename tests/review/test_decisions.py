@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def who():
-    return people()
-
-
-@pytest.fixture
 def in_review(who):
     case = draft(who)
     services.case_submit(case=case, acting_user=who.secretary)

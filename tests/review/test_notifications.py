@@ -11,14 +11,9 @@ from django.utils import timezone
 from review import services, tasks
 from review.models import CaseEvent, Notification
 from submissions.models import Case
-from tests.review.factories import committed, decide, draft, people, reviewer
+from tests.review.factories import committed, decide, draft, reviewer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def who():
-    return people()
 
 
 def recipients_of(event):

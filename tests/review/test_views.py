@@ -1,5 +1,4 @@
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,23 +12,11 @@ from tests.review.factories import (
     decide,
     draft,
     latest,
-    people,
     stage,
 )
-from tests.submissions.factories import ThemeFactory
+from tests.submissions.factories import ThemeFactory, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def who():
-    return people()
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def submitted(who, **content):
@@ -52,14 +39,14 @@ class ReviewQueueViewTests:
     def test_reviewer_sees_the_cases_at_their_stage(self, who):
         waiting = submitted(who, title="等待初审")
         at_final = case_in_state(who, "in_review_2")
-        response = client_for(who.reviewer1).get(reverse("review:queue"))
+        response = signed_in(who.reviewer1).get(reverse("review:queue"))
         assert response.status_code == 200
         assert list(response.context["cases"]) == [waiting]
         assert at_final.title not in response.content.decode()
         assert response.context["stages"][0][1] == {"waiting": 1, "overdue": 0}
 
     def test_branch_member_is_refused(self, who):
-        assert client_for(who.secretary).get(reverse("review:queue")).status_code == 403
+        assert signed_in(who.secretary).get(reverse("review:queue")).status_code == 403
 
     def test_anonymous_is_sent_to_sign_in(self, client):
         response = client.get(reverse("review:queue"))
@@ -72,12 +59,12 @@ class ReviewQueueViewTests:
             stage_entered_at=older.stage_entered_at.replace(year=2020),
             stage_due_at=older.stage_due_at.replace(year=2020),
         )
-        response = client_for(who.reviewer1).get(reverse("review:queue"))
+        response = signed_in(who.reviewer1).get(reverse("review:queue"))
         assert list(response.context["cases"]) == [older, newer]
         page = response.content.decode()
         assert page.count('class="is-overdue"') == 1
         assert response.context["stages"][0][1]["overdue"] == 1
-        only_overdue = client_for(who.reviewer1).get(
+        only_overdue = signed_in(who.reviewer1).get(
             reverse("review:queue"), {"overdue": "on"}
         )
         assert list(only_overdue.context["cases"]) == [older]
@@ -90,7 +77,7 @@ class ReviewQueueViewTests:
         other_branch_secretary = who.other_secretary
         other = draft(who, title="别的题目")
         services.case_submit(case=other, acting_user=who.secretary)
-        client = client_for(who.reviewer1)
+        client = signed_in(who.reviewer1)
         url = reverse("review:queue")
         assert list(client.get(url, {"theme": theme.pk}).context["cases"]) == [tagged]
         assert list(client.get(url, {"q": "攻关"}).context["cases"]) == [tagged]
@@ -106,7 +93,7 @@ class ReviewQueueViewTests:
         assert list(future.context["cases"]) == []
 
     def test_hostile_parameters_do_not_break_the_page(self, who):
-        client = client_for(who.reviewer1)
+        client = signed_in(who.reviewer1)
         url = reverse("review:queue")
         for params in (
             {"stage": "'; drop table"},
@@ -120,7 +107,7 @@ class ReviewQueueViewTests:
         self, who, django_assert_num_queries
     ):
         theme = ThemeFactory()
-        client = client_for(who.reviewer1)
+        client = signed_in(who.reviewer1)
         url = reverse("review:queue")
 
         def queries_for_page():
@@ -146,7 +133,7 @@ class ReviewQueueViewTests:
 class ReviewCaseViewTests:
     def test_page_shows_the_revision_the_timeline_and_the_form(self, who):
         case = submitted(who, title="党建引领新篇章", tagline="筑基·创新·暖心")
-        page = client_for(who.reviewer1).get(reverse("review:case", args=[case.pk]))
+        page = signed_in(who.reviewer1).get(reverse("review:case", args=[case.pk]))
         html = page.content.decode()
         assert page.status_code == 200
         assert 'class="case-article"' in html and "筑基·创新·暖心" in html
@@ -170,7 +157,7 @@ class ReviewCaseViewTests:
         )
         services.case_resubmit(case=case, acting_user=who.secretary)
         html = (
-            client_for(who.reviewer1)
+            signed_in(who.reviewer1)
             .get(reverse("review:case", args=[case.pk]))
             .content.decode()
         )
@@ -181,14 +168,14 @@ class ReviewCaseViewTests:
     def test_reviewer_of_another_stage_gets_404(self, who):
         case = submitted(who)
         url = reverse("review:case", args=[case.pk])
-        assert client_for(who.reviewer2).get(url).status_code == 404
-        assert client_for(who.secretary).get(url).status_code == 404
+        assert signed_in(who.reviewer2).get(url).status_code == 404
+        assert signed_in(who.secretary).get(url).status_code == 404
         missing = reverse("review:case", args=[999999])
-        assert client_for(who.reviewer1).get(missing).status_code == 404
+        assert signed_in(who.reviewer1).get(missing).status_code == 404
 
     def test_approve(self, who):
         case = submitted(who)
-        response = client_for(who.reviewer1).post(
+        response = signed_in(who.reviewer1).post(
             reverse("review:case", args=[case.pk]), decision_data(case, "approve")
         )
         assert response.status_code == 302
@@ -197,7 +184,7 @@ class ReviewCaseViewTests:
 
     def test_return_without_comment_is_explained_next_to_the_field(self, who):
         case = submitted(who)
-        response = client_for(who.reviewer1).post(
+        response = signed_in(who.reviewer1).post(
             reverse("review:case", args=[case.pk]), decision_data(case, "return")
         )
         assert response.status_code == 400
@@ -207,7 +194,7 @@ class ReviewCaseViewTests:
 
     def test_double_post_is_a_no_op_with_a_message(self, who):
         case = submitted(who)
-        client = client_for(who.reviewer1)
+        client = signed_in(who.reviewer1)
         url = reverse("review:case", args=[case.pk])
         data = decision_data(case, "return", comment="请修改")
         client.post(url, data, follow=True)
@@ -222,7 +209,7 @@ class ReviewCaseViewTests:
         stale = decision_data(case, "approve")
         decide(case, "return", who.reviewer1, comment="退回")
         services.case_resubmit(case=case, acting_user=who.secretary)
-        response = client_for(who.reviewer1).post(
+        response = signed_in(who.reviewer1).post(
             reverse("review:case", args=[case.pk]), stale, follow=True
         )
         texts = " ".join(str(m) for m in response.context["messages"])
@@ -233,7 +220,7 @@ class ReviewCaseViewTests:
         case = submitted(who)
         data = decision_data(case, "approve")
         data["stage"] = stage(2).pk
-        response = client_for(who.reviewer1).post(
+        response = signed_in(who.reviewer1).post(
             reverse("review:case", args=[case.pk]), data
         )
         assert response.status_code == 403
@@ -241,7 +228,7 @@ class ReviewCaseViewTests:
 
     def test_garbage_post_is_a_400_not_a_500(self, who):
         case = submitted(who)
-        response = client_for(who.reviewer1).post(
+        response = signed_in(who.reviewer1).post(
             reverse("review:case", args=[case.pk]),
             {"outcome": "publish", "revision": "x", "stage": ""},
         )
@@ -252,7 +239,7 @@ class BranchTimelineTests:
     def test_branch_reads_the_return_comment_and_resubmits(self, who):
         case = submitted(who)
         decide(case, "return", who.reviewer1, comment="请补充活动照片")
-        client = client_for(who.secretary)
+        client = signed_in(who.secretary)
         html = client.get(case.get_absolute_url()).content.decode()
         assert "请补充活动照片" in html
         assert reverse("submissions:case_resubmit", args=[case.pk]) in html
@@ -269,7 +256,7 @@ class BranchTimelineTests:
 class RejectedCaseViewTests:
     def test_editor_reopens_with_a_reason(self, who):
         case = case_in_state(who, "rejected")
-        client = client_for(who.editor)
+        client = signed_in(who.editor)
         assert case.title in client.get(reverse("review:rejected")).content.decode()
         client.post(reverse("review:reopen", args=[case.pk]), {"comment": "值得再改"})
         case.refresh_from_db()
@@ -278,14 +265,14 @@ class RejectedCaseViewTests:
 
     def test_reopen_needs_a_reason(self, who):
         case = case_in_state(who, "rejected")
-        client_for(who.editor).post(reverse("review:reopen", args=[case.pk]), {})
+        signed_in(who.editor).post(reverse("review:reopen", args=[case.pk]), {})
         case.refresh_from_db()
         assert case.status == Case.Status.REJECTED
 
     def test_others_may_not(self, who):
         case = case_in_state(who, "rejected")
         for user in (who.reviewer1, who.secretary):
-            client = client_for(user)
+            client = signed_in(user)
             assert client.get(reverse("review:rejected")).status_code == 403
             url = reverse("review:reopen", args=[case.pk])
             assert client.post(url, {"comment": "x"}).status_code == 403
@@ -297,7 +284,7 @@ class InboxViewTests:
     def test_badge_list_open_and_mark_read(self, who):
         with committed():
             case = submitted(who, title="收件箱测试")
-        client = client_for(who.reviewer1)
+        client = signed_in(who.reviewer1)
         home = client.get("/").content.decode()
         assert 'class="inbox-link__count">1' in home
         inbox = client.get(reverse("inbox:list"))
@@ -313,7 +300,7 @@ class InboxViewTests:
         with committed():
             submitted(who)
             submitted(who)
-        client = client_for(who.reviewer1)
+        client = signed_in(who.reviewer1)
         client.post(reverse("inbox:mark_all_read"))
         assert not Notification.objects.filter(read_at__isnull=True).exists()
 
@@ -321,7 +308,7 @@ class InboxViewTests:
         with committed():
             submitted(who)
         notification = Notification.objects.get()
-        client_for(who.reviewer1).post(
+        signed_in(who.reviewer1).post(
             reverse("inbox:mark_read", args=[notification.pk])
         )
         notification.refresh_from_db()
@@ -331,7 +318,7 @@ class InboxViewTests:
         with committed():
             submitted(who)
         notification = Notification.objects.get()
-        client = client_for(who.reviewer2)
+        client = signed_in(who.reviewer2)
         assert (
             client.get(reverse("inbox:open", args=[notification.pk])).status_code == 404
         )
@@ -344,7 +331,7 @@ class InboxViewTests:
             case = submitted(who)
             decide(case, "return", who.reviewer1, comment="请修改")
         notification = Notification.objects.get(recipient=who.secretary)
-        response = client_for(who.secretary).get(
+        response = signed_in(who.secretary).get(
             reverse("inbox:open", args=[notification.pk])
         )
         assert response["Location"] == case.get_absolute_url()
@@ -356,7 +343,7 @@ class InboxViewTests:
             case = submitted(who)
         notification = Notification.objects.get(recipient=who.reviewer1)
         decide(case, "approve", who.reviewer1, comment="")
-        response = client_for(who.reviewer1).get(
+        response = signed_in(who.reviewer1).get(
             reverse("inbox:open", args=[notification.pk])
         )
         assert response["Location"] == reverse("inbox:list")

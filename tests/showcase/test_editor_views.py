@@ -10,33 +10,23 @@ from showcase.models import Issue, QueueEntry, Series
 from showcase.selectors import upcoming_slots
 from showcase.services import issues_publish_due
 from submissions.models import Case
-from tests.showcase.factories import approved_case, people, planned_issue, series
+from tests.showcase.factories import approved_case, planned_issue, series
+from tests.submissions.factories import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def who():
-    return people()
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 class EditorDeskTests:
     def test_only_editors_see_the_desk(self, who):
         assert (
-            client_for(who.editor).get(reverse("showcase_editor:desk")).status_code
+            signed_in(who.editor).get(reverse("showcase_editor:desk")).status_code
             == 200
         )
         for user in (who.secretary, who.reviewer1):
             assert (
-                client_for(user).get(reverse("showcase_editor:desk")).status_code == 403
+                signed_in(user).get(reverse("showcase_editor:desk")).status_code == 403
             )
-            response = client_for(user).post(reverse("showcase_editor:plan"), {})
+            response = signed_in(user).post(reverse("showcase_editor:plan"), {})
             assert response.status_code == 403
 
     def test_desk_shows_queue_slots_and_planned_issues(self, who):
@@ -44,7 +34,7 @@ class EditorDeskTests:
         waiting = approved_case(who, title="等待排期的案例")
         planned_issue(who, the_series, cases=[approved_case(who, title="已排期案例")])
         html = (
-            client_for(who.editor).get(reverse("showcase_editor:desk")).content.decode()
+            signed_in(who.editor).get(reverse("showcase_editor:desk")).content.decode()
         )
         assert "等待排期的案例" in html and "已排期案例" in html
         slot = timezone.localtime(upcoming_slots(series=the_series)[0])
@@ -54,7 +44,7 @@ class EditorDeskTests:
     def test_plan_for_a_slot_takes_the_front_of_the_queue(self, who):
         the_series = series()
         first, second = approved_case(who), approved_case(who)
-        client = client_for(who.editor)
+        client = signed_in(who.editor)
         client.post(reverse("showcase_editor:hold"), {"case": first.pk, "value": "on"})
         slot = timezone.localtime(upcoming_slots(series=the_series)[0])
         client.post(
@@ -72,7 +62,7 @@ class EditorDeskTests:
 
     def test_publish_now_and_unpublish_through_the_desk(self, who):
         issue = planned_issue(who, series())
-        client = client_for(who.editor)
+        client = signed_in(who.editor)
         client.post(reverse("showcase_editor:issue_publish", args=[issue.pk]))
         issue.refresh_from_db()
         assert (issue.status, issue.number) == ("published", 1)
@@ -94,7 +84,7 @@ class EditorDeskTests:
     def test_add_move_remove_and_note(self, who):
         first, second = approved_case(who), approved_case(who)
         issue = planned_issue(who, series(), cases=[first])
-        client = client_for(who.editor)
+        client = signed_in(who.editor)
         client.post(
             reverse("showcase_editor:issue_add", args=[issue.pk]), {"case": second.pk}
         )
@@ -117,7 +107,7 @@ class EditorDeskTests:
         assert list(issue.cases.all()) == [second]
 
     def test_garbage_posts_are_refused_with_a_message(self, who):
-        client = client_for(who.editor)
+        client = signed_in(who.editor)
         response = client.post(
             reverse("showcase_editor:plan"), {"scheduled_at": "soon"}, follow=True
         )

@@ -28,11 +28,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def who():
-    return people()
-
-
-@pytest.fixture
 def the_series():
     return series()
 

@@ -10,7 +10,6 @@ from showcase.counter import views_fold
 from tests.review.factories import case_in_state, committed
 from tests.showcase.factories import (
     approved_case,
-    people,
     planned_issue,
     published_issue,
     series,
@@ -18,11 +17,6 @@ from tests.showcase.factories import (
 from tests.submissions.factories import BranchFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def who():
-    return people()
 
 
 @pytest.fixture

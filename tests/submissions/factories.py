@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from submissions.models import Branch, Case, Membership, Theme
 
@@ -66,3 +67,10 @@ def member(role=Membership.Role.SECRETARY, branch=None, **user_fields):
         **({"branch": branch} if branch is not None else {}),
     )
     return membership.user
+
+
+def signed_in(user, **client_options) -> Client:
+    """A test client with `user` signed in."""
+    client = Client(**client_options)
+    client.force_login(user)
+    return client

@@ -1,13 +1,18 @@
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from review.services import case_submit
 from submissions.models import Case, EditorImage, Membership
 from tests.images import image_bytes, png_claiming_size, upload
-from tests.submissions.factories import CaseFactory, ThemeFactory, UserFactory, member
+from tests.submissions.factories import (
+    CaseFactory,
+    ThemeFactory,
+    UserFactory,
+    member,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +30,6 @@ def branch(secretary):
 @pytest.fixture
 def correspondent(branch):
     return member(Membership.Role.CORRESPONDENT, branch=branch, username="tongxun")
-
-
-def logged_in(user, **client_options):
-    client = Client(**client_options)
-    client.force_login(user)
-    return client
 
 
 def form_data(**fields):
@@ -55,7 +54,7 @@ class CaseListViewTests:
     def test_lists_only_own_branches_cases(self, secretary, branch):
         mine = CaseFactory(branch=branch, title="本支部案例")
         CaseFactory(title="别的支部案例")
-        response = logged_in(secretary).get(reverse("submissions:case_list"))
+        response = signed_in(secretary).get(reverse("submissions:case_list"))
         assert list(response.context["cases"]) == [mine]
         assert "别的支部案例" not in response.content.decode()
 
@@ -65,7 +64,7 @@ class CaseListViewTests:
         draft.themes.add(theme)
         submitted = CaseFactory(branch=branch, title="已提交乙")
         case_submit(case=submitted, acting_user=secretary)
-        client = logged_in(secretary)
+        client = signed_in(secretary)
         url = reverse("submissions:case_list")
         assert list(client.get(url, {"status": "in_review"}).context["cases"]) == [
             submitted
@@ -74,7 +73,7 @@ class CaseListViewTests:
         assert list(client.get(url, {"q": "草稿"}).context["cases"]) == [draft]
 
     def test_hostile_filter_values_do_not_break_the_page(self, secretary):
-        client = logged_in(secretary)
+        client = signed_in(secretary)
         url = reverse("submissions:case_list")
         for params in (
             {"status": "<script>"},
@@ -90,7 +89,7 @@ class CaseListViewTests:
         theme = ThemeFactory()
         for _ in range(60):
             CaseFactory(branch=branch).themes.add(theme)
-        client = logged_in(secretary)
+        client = signed_in(secretary)
         with django_assert_max_num_queries(12):
             response = client.get(reverse("submissions:case_list"))
         assert len(response.context["cases"]) == 20
@@ -98,7 +97,7 @@ class CaseListViewTests:
 
 class CaseCreateViewTests:
     def test_correspondent_writes_a_draft_with_a_cover(self, correspondent, branch):
-        client = logged_in(correspondent)
+        client = signed_in(correspondent)
         theme = ThemeFactory(name="学习教育")
         data = form_data(themes=[theme.pk], branch=branch.pk)
         data["cover_image"] = upload(image_bytes("JPEG"), "封面.jpg", "image/jpeg")
@@ -117,7 +116,7 @@ class CaseCreateViewTests:
         assert "封面" not in case.cover_image.name
 
     def test_save_and_preview(self, secretary, branch):
-        response = logged_in(secretary).post(
+        response = signed_in(secretary).post(
             reverse("submissions:case_create"), form_data(branch=branch.pk, preview="1")
         )
         case = Case.objects.get()
@@ -126,7 +125,7 @@ class CaseCreateViewTests:
         )
 
     def test_script_in_body_is_removed(self, secretary, branch):
-        logged_in(secretary).post(
+        signed_in(secretary).post(
             reverse("submissions:case_create"),
             form_data(
                 branch=branch.pk,
@@ -138,7 +137,7 @@ class CaseCreateViewTests:
     def test_bad_cover_keeps_the_typed_text_and_explains(self, secretary, branch):
         data = form_data(branch=branch.pk, title="不会丢的标题")
         data["cover_image"] = upload(b"<svg onload=alert(1)>", "x.svg", "image/svg+xml")
-        response = logged_in(secretary).post(reverse("submissions:case_create"), data)
+        response = signed_in(secretary).post(reverse("submissions:case_create"), data)
         assert response.status_code == 200
         assert not Case.objects.exists()
         page = response.content.decode()
@@ -147,7 +146,7 @@ class CaseCreateViewTests:
 
     def test_cannot_create_for_another_branch(self, secretary):
         other = member().memberships.get().branch
-        response = logged_in(secretary).post(
+        response = signed_in(secretary).post(
             reverse("submissions:case_create"), form_data(branch=other.pk)
         )
         assert response.status_code == 200
@@ -155,11 +154,11 @@ class CaseCreateViewTests:
         assert not Case.objects.exists()
 
     def test_user_without_organisation_is_refused(self):
-        response = logged_in(UserFactory()).get(reverse("submissions:case_create"))
+        response = signed_in(UserFactory()).get(reverse("submissions:case_create"))
         assert response.status_code == 403
 
     def test_missing_title_is_reported_next_to_the_field(self, secretary, branch):
-        response = logged_in(secretary).post(
+        response = signed_in(secretary).post(
             reverse("submissions:case_create"), form_data(branch=branch.pk, title="")
         )
         assert response.status_code == 200
@@ -170,7 +169,7 @@ class CaseAccessTests:
     @pytest.mark.parametrize("name", ["case_detail", "case_update", "case_preview"])
     def test_other_branch_and_missing_case_answer_the_same_404(self, secretary, name):
         others = CaseFactory()
-        client = logged_in(secretary)
+        client = signed_in(secretary)
         assert (
             client.get(reverse(f"submissions:{name}", args=[others.pk])).status_code
             == 404
@@ -182,7 +181,7 @@ class CaseAccessTests:
     @pytest.mark.parametrize("name", ["case_submit", "case_withdraw", "case_delete"])
     def test_actions_on_another_branch_case_answer_404(self, secretary, name):
         others = CaseFactory()
-        response = logged_in(secretary).post(
+        response = signed_in(secretary).post(
             reverse(f"submissions:{name}", args=[others.pk])
         )
         assert response.status_code == 404
@@ -191,7 +190,7 @@ class CaseAccessTests:
 
     def test_actions_refuse_get(self, secretary, branch):
         case = CaseFactory(branch=branch)
-        response = logged_in(secretary).get(
+        response = signed_in(secretary).get(
             reverse("submissions:case_submit", args=[case.pk])
         )
         assert response.status_code == 405
@@ -201,14 +200,14 @@ class CaseAccessTests:
         case = CaseFactory(branch=other_secretary.memberships.get().branch)
         case_submit(case=case, acting_user=other_secretary)
         url = reverse("submissions:revision_detail", args=[case.pk, 1])
-        assert logged_in(secretary).get(url).status_code == 404
-        assert logged_in(other_secretary).get(url).status_code == 200
+        assert signed_in(secretary).get(url).status_code == 404
+        assert signed_in(other_secretary).get(url).status_code == 200
 
 
 class CaseSubmitViewTests:
     def test_secretary_submits(self, secretary, branch):
         case = CaseFactory(branch=branch)
-        response = logged_in(secretary).post(
+        response = signed_in(secretary).post(
             reverse("submissions:case_submit", args=[case.pk])
         )
         assert response.status_code == 302
@@ -217,7 +216,7 @@ class CaseSubmitViewTests:
 
     def test_correspondent_gets_403_and_nothing_changes(self, correspondent, branch):
         case = CaseFactory(branch=branch)
-        response = logged_in(correspondent).post(
+        response = signed_in(correspondent).post(
             reverse("submissions:case_submit", args=[case.pk])
         )
         assert response.status_code == 403
@@ -231,12 +230,12 @@ class CaseSubmitViewTests:
         case = CaseFactory(branch=branch)
         url = reverse("submissions:case_detail", args=[case.pk])
         submit_url = reverse("submissions:case_submit", args=[case.pk])
-        assert submit_url in logged_in(secretary).get(url).content.decode()
-        assert submit_url not in logged_in(correspondent).get(url).content.decode()
+        assert submit_url in signed_in(secretary).get(url).content.decode()
+        assert submit_url not in signed_in(correspondent).get(url).content.decode()
 
     def test_double_submit_is_a_no_op_with_a_message(self, secretary, branch):
         case = CaseFactory(branch=branch)
-        client = logged_in(secretary)
+        client = signed_in(secretary)
         url = reverse("submissions:case_submit", args=[case.pk])
         client.post(url, follow=True)
         response = client.post(url, follow=True)
@@ -247,7 +246,7 @@ class CaseSubmitViewTests:
     def test_withdraw(self, secretary, branch):
         case = CaseFactory(branch=branch)
         case_submit(case=case, acting_user=secretary)
-        logged_in(secretary).post(
+        signed_in(secretary).post(
             reverse("submissions:case_withdraw", args=[case.pk]),
             {"comment": "补充照片"},
         )
@@ -259,7 +258,7 @@ class CaseSubmitViewTests:
 class CaseUpdateViewTests:
     def test_edit_conflict_keeps_both_texts(self, secretary, correspondent, branch):
         case = CaseFactory(branch=branch, title="原标题")
-        first, second = logged_in(correspondent), logged_in(secretary)
+        first, second = signed_in(correspondent), signed_in(secretary)
         url = reverse("submissions:case_update", args=[case.pk])
         assert first.get(url).status_code == 200
         assert second.get(url).status_code == 200
@@ -281,7 +280,7 @@ class CaseUpdateViewTests:
 
     def test_missing_version_is_refused(self, secretary, branch):
         case = CaseFactory(branch=branch)
-        response = logged_in(secretary).post(
+        response = signed_in(secretary).post(
             reverse("submissions:case_update", args=[case.pk]), form_data(title="新")
         )
         assert response.status_code == 200
@@ -291,7 +290,7 @@ class CaseUpdateViewTests:
     def test_case_in_review_is_not_editable(self, secretary, branch):
         case = CaseFactory(branch=branch)
         case_submit(case=case, acting_user=secretary)
-        client = logged_in(secretary)
+        client = signed_in(secretary)
         url = reverse("submissions:case_update", args=[case.pk])
         assert client.get(url).status_code == 302
         client.post(url, form_data(title="偷偷改", version=1))
@@ -303,7 +302,7 @@ class CasePreviewViewTests:
     def test_preview_shows_the_public_layout(self, secretary, branch):
         case = CaseFactory(branch=branch, source="", author_name="李晓梅")
         page = (
-            logged_in(secretary)
+            signed_in(secretary)
             .get(reverse("submissions:case_preview", args=[case.pk]))
             .content.decode()
         )
@@ -326,7 +325,7 @@ class ImageUploadViewTests:
         return client.post(self.url, {"upload": upload(data, name, content_type)})
 
     def test_member_uploads_and_gets_the_url(self, correspondent):
-        response = self.post(logged_in(correspondent), image_bytes("PNG"))
+        response = self.post(signed_in(correspondent), image_bytes("PNG"))
         assert response.status_code == 200
         url = response.json()["url"]
         assert url.startswith("/media/uploads/") and url.endswith(".png")
@@ -349,7 +348,7 @@ class ImageUploadViewTests:
     def test_hostile_files_get_a_clear_error_and_store_nothing(
         self, correspondent, data, name
     ):
-        response = self.post(logged_in(correspondent), data, name)
+        response = self.post(signed_in(correspondent), data, name)
         assert response.status_code == 400
         message = response.json()["error"]["message"]
         assert message and any("\u4e00" <= char <= "\u9fff" for char in message)
@@ -358,7 +357,7 @@ class ImageUploadViewTests:
     def test_oversized_file(self, correspondent, settings):
         settings.CASEHUB_MAX_IMAGE_BYTES = 1024
         response = self.post(
-            logged_in(correspondent), image_bytes("PNG", size=(400, 400))
+            signed_in(correspondent), image_bytes("PNG", size=(400, 400))
         )
         assert response.status_code == 400
         assert not EditorImage.objects.exists()
@@ -369,15 +368,15 @@ class ImageUploadViewTests:
         assert "error" in json.loads(response.content)
 
     def test_user_without_organisation_is_refused(self):
-        response = self.post(logged_in(UserFactory()), image_bytes("PNG"))
+        response = self.post(signed_in(UserFactory()), image_bytes("PNG"))
         assert response.status_code == 403
 
     def test_csrf_is_enforced(self, correspondent):
-        client = logged_in(correspondent, enforce_csrf_checks=True)
+        client = signed_in(correspondent, enforce_csrf_checks=True)
         response = self.post(client, image_bytes("PNG"))
         assert response.status_code == 403
         assert not EditorImage.objects.exists()
 
     def test_missing_file(self, correspondent):
-        response = logged_in(correspondent).post(self.url, {})
+        response = signed_in(correspondent).post(self.url, {})
         assert response.status_code == 400
