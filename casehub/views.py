@@ -1,5 +1,9 @@
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+
+from submissions.exceptions import CaseActionError, NotPermitted
 
 
 def page_not_found(request, exception):
@@ -28,3 +32,21 @@ def login_locked_out(request, original_response=None, credentials=None):
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
     context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "cooloff_minutes": minutes}
     return render(request, "registration/lockout.html", context, status=429)
+
+
+def service_run(request, action, *, success="") -> bool:
+    """Run a workflow service for a view and tell the user how it went.
+
+    A role that may not act gets the 403 page; a state in which the action
+    does not apply is explained in a message. True when the action went through.
+    """
+    try:
+        action()
+    except NotPermitted as error:
+        raise PermissionDenied(error.message) from error
+    except CaseActionError as error:
+        messages.error(request, error.message)
+        return False
+    if success:
+        messages.success(request, success)
+    return True

@@ -12,6 +12,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from casehub.views import service_run
 from submissions.exceptions import CaseActionError, NotPermitted
 from submissions.models import Case
 from submissions.selectors import branches_for_user
@@ -205,22 +206,16 @@ class CaseReopenView(EditorRequiredMixin, View):
         if not form.is_valid():
             messages.error(request, _("Say why the case is reopened."))
             return redirect("review:rejected")
-        try:
-            case_reopen(
+        service_run(
+            request,
+            lambda: case_reopen(
                 case=case,
                 acting_user=request.user,
                 comment=form.cleaned_data["comment"],
-            )
-        except NotPermitted as error:
-            raise PermissionDenied(error.message) from error
-        except CaseActionError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request,
-                _("“%(title)s” is back with %(branch)s for revision.")
-                % {"title": case.title, "branch": case.branch.name},
-            )
+            ),
+            success=_("“%(title)s” is back with %(branch)s for revision.")
+            % {"title": case.title, "branch": case.branch.name},
+        )
         return redirect("review:rejected")
 
 

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from casehub.views import service_run
 from review.selectors import is_editor
-from submissions.exceptions import CaseActionError, NotPermitted
+from submissions.exceptions import CaseActionError
 
 from . import selectors, services
 from .forms import (
@@ -68,15 +69,12 @@ class EditorActionView(EditorMixin, View):
     action = None
 
     def post(self, request, pk=None):
-        try:
+        def act():
             message = getattr(self, f"do_{self.action}")(request, pk)
-        except NotPermitted as error:
-            raise PermissionDenied(error.message) from error
-        except CaseActionError as error:
-            messages.error(request, error.message)
-        else:
             if message:
                 messages.success(request, message)
+
+        service_run(request, act)
         return redirect("showcase_editor:desk")
 
     def _issue(self, pk) -> Issue:

@@ -11,6 +11,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
+from casehub.views import service_run
 from review.models import CaseEvent
 from review.selectors import case_timeline
 from review.services import case_resubmit, case_submit, case_withdraw
@@ -215,14 +216,11 @@ class CaseTransitionView(MemberCaseMixin, View):
 
     def post(self, request, pk):
         case = self.get_case()
-        try:
-            type(self).transition(case=case, acting_user=request.user)
-        except NotPermitted as error:
-            raise PermissionDenied(error.message) from error
-        except CaseActionError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, self.success_message)
+        service_run(
+            request,
+            lambda: type(self).transition(case=case, acting_user=request.user),
+            success=self.success_message,
+        )
         return redirect(case)
 
 
@@ -244,17 +242,13 @@ class CaseWithdrawView(MemberCaseMixin, View):
         case = self.get_case()
         form = CaseWithdrawForm(request.POST)
         comment = form.cleaned_data["comment"] if form.is_valid() else ""
-        try:
-            case_withdraw(case=case, acting_user=request.user, comment=comment)
-        except NotPermitted as error:
-            raise PermissionDenied(error.message) from error
-        except CaseActionError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request,
-                _("The case has been withdrawn. You can edit it and submit it again."),
-            )
+        service_run(
+            request,
+            lambda: case_withdraw(case=case, acting_user=request.user, comment=comment),
+            success=_(
+                "The case has been withdrawn. You can edit it and submit it again."
+            ),
+        )
         return redirect(case)
 
 
@@ -262,15 +256,12 @@ class CaseWithdrawView(MemberCaseMixin, View):
 class CaseDeleteView(MemberCaseMixin, View):
     def post(self, request, pk):
         case = self.get_case()
-        try:
-            case_delete_draft(case=case, acting_user=request.user)
-        except NotPermitted as error:
-            raise PermissionDenied(error.message) from error
-        except CaseActionError as error:
-            messages.error(request, error.message)
-            return redirect(case)
-        messages.success(request, _("The draft has been deleted."))
-        return redirect("submissions:case_list")
+        deleted = service_run(
+            request,
+            lambda: case_delete_draft(case=case, acting_user=request.user),
+            success=_("The draft has been deleted."),
+        )
+        return redirect("submissions:case_list" if deleted else case)
 
 
 @require_POST
