@@ -214,7 +214,8 @@ def case_withdraw(*, case: Case, acting_user, comment: str = "") -> CaseEvent:
     )
 
 
-def _already_decided(case: Case) -> AlreadyDecided:
+def already_decided(case: Case) -> AlreadyDecided:
+    """The refusal for a decision that came too late, naming who came first."""
     last = (
         case.decisions.select_related("reviewer").order_by("-created_at", "-pk").first()
     )
@@ -258,7 +259,7 @@ def _decide(
         or revision is None
         or latest.pk != revision.pk
     ):
-        raise _already_decided(case)
+        raise already_decided(case)
     comment = comment.strip()
     if outcome in (Decision.Outcome.RETURN, Decision.Outcome.REJECT) and not comment:
         raise WrongState(_("Say why: a return or a rejection needs a comment."))
@@ -273,7 +274,7 @@ def _decide(
                 comment=comment,
             )
     except IntegrityError:
-        raise _already_decided(case) from None
+        raise already_decided(case) from None
 
     from_status = case.status
     if outcome == Decision.Outcome.APPROVE:

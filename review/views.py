@@ -34,7 +34,13 @@ from .selectors import (
     stage_counts,
     stages_for_reviewer,
 )
-from .services import case_approve, case_reject, case_reopen, case_return
+from .services import (
+    already_decided,
+    case_approve,
+    case_reject,
+    case_reopen,
+    case_return,
+)
 
 DECIDE = {
     Decision.Outcome.APPROVE: case_approve,
@@ -116,7 +122,7 @@ class ReviewCaseView(LoginRequiredMixin, View):
         try:
             case = case_get_for_reviewer(case_id=pk, user=request.user)
         except Http404:
-            return self._moved_on(request)
+            return self._moved_on(request, pk, form)
         if not form.is_valid():
             return self.render(case, form, status=400)
         revision, _previous = revisions_for_review(case=case)
@@ -138,6 +144,7 @@ class ReviewCaseView(LoginRequiredMixin, View):
             raise PermissionDenied(error.message) from error
         except CaseActionError as error:
             messages.error(request, error.message)
+            _keep_comment(request, form)
             return redirect(_queue_url(stage))
         messages.success(
             request,
@@ -146,16 +153,29 @@ class ReviewCaseView(LoginRequiredMixin, View):
         )
         return redirect(_queue_url(stage))
 
-    def _moved_on(self, request):
+    def _moved_on(self, request, pk, form):
         # The case left this reviewer's stages between page load and post,
-        # usually because someone else decided it first.
-        messages.error(
-            request,
-            _(
-                "This case is no longer waiting at your stage; "
-                "someone may have decided it."
-            ),
+        # usually because someone else decided it first: say who, if this
+        # reviewer may know (a decision at one of their stages).
+        decided = (
+            Case.objects.filter(
+                pk=pk,
+                decisions__stage__in=stages_for_reviewer(user=request.user),
+            )
+            .distinct()
+            .first()
         )
+        if decided is not None:
+            messages.error(request, already_decided(decided).message)
+        else:
+            messages.error(
+                request,
+                _(
+                    "This case is no longer waiting at your stage; "
+                    "someone may have decided it."
+                ),
+            )
+        _keep_comment(request, form)
         return redirect("review:queue")
 
     def render(self, case, form, status=200):
@@ -171,6 +191,17 @@ class ReviewCaseView(LoginRequiredMixin, View):
             "form": form,
         }
         return render(self.request, self.template_name, context, status=status)
+
+
+def _keep_comment(request, form) -> None:
+    """Give a refused reviewer back the comment they typed."""
+    comment = (form.data.get("comment") or "").strip()
+    if comment:
+        messages.info(
+            request,
+            _("Your comment was not recorded; here it is: %(comment)s")
+            % {"comment": comment},
+        )
 
 
 def _queue_url(stage) -> str:

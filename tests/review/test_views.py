@@ -201,8 +201,9 @@ class ReviewCaseViewTests:
         response = client.post(url, data, follow=True)
         assert response.status_code == 200
         assert Decision.objects.count() == 1
-        texts = [str(m) for m in response.context["messages"]]
-        assert any("不在您审核的阶段" in text for text in texts)
+        texts = " ".join(str(m) for m in response.context["messages"])
+        assert f"{who.reviewer1.first_name} 已于" in texts  # who decided first
+        assert "请修改" in texts  # the comment typed the second time, given back
 
     def test_decision_on_an_outdated_revision_names_who_decided(self, who):
         case = submitted(who)
