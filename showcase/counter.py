@@ -17,6 +17,7 @@ import logging
 import threading
 import uuid
 from collections import Counter
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,11 +34,15 @@ SEEN_SECONDS = 60 * 60
 LOCAL_FLUSH_SECONDS = 30
 
 
+@lru_cache(maxsize=1)
+def _salt() -> str:
+    return hashlib.sha256(f"views:{settings.SECRET_KEY}".encode()).hexdigest()
+
+
 def visitor_hash(request) -> str:
     address = _client_address(request)
     agent = request.META.get("HTTP_USER_AGENT", "")[:300]
-    salt = hashlib.sha256(f"views:{settings.SECRET_KEY}".encode()).hexdigest()
-    return hashlib.sha256(f"{salt}|{address}|{agent}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{_salt()}|{address}|{agent}".encode()).hexdigest()[:32]
 
 
 def _client_address(request) -> str:
@@ -145,17 +150,17 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
             return None, 0
         view_register(case_id=case_id, request=request)
         return page, views_pending(case_id)
-    page, pending = client.eval(
-        _READ_SCRIPT,
-        3,
-        PAGES_KEY,
-        _seen_key(case_id, request),
-        PENDING_KEY,
-        field,
-        SEEN_SECONDS,
-        case_id,
+    page, pending = _read_script(client)(
+        keys=[PAGES_KEY, _seen_key(case_id, request), PENDING_KEY],
+        args=[field, SEEN_SECONDS, case_id],
     )
     return page, int(pending)
+
+
+@lru_cache(maxsize=4)
+def _read_script(client):
+    # Registered once: later calls send the script's hash, not its text.
+    return client.register_script(_READ_SCRIPT)
 
 
 def _apply(token: str, counts: dict[int, int]) -> bool:

@@ -20,6 +20,7 @@ from .counter import case_read, view_register, views_pending
 from .filters import SeriesIssueFilter
 
 VIEWS_PLACEHOLDER = "\u2063views\u2063"
+VIEWS_PLACEHOLDER_BYTES = VIEWS_PLACEHOLDER.encode()
 
 
 def _cached(request, field: str, build) -> HttpResponse:
@@ -109,17 +110,18 @@ def case_detail(request, pk):
         cached, pending = case_read(case_id=pk, request=request, field=field)
     if cached is not None:
         stored_count, body = page_split(cached)
-        html = body.decode()
     else:
         # Not cached, or a signed-in reader: the page is built, and only a
         # published case (the selector answers 404 otherwise) is counted.
         case, issue = selectors.case_get_published(case_id=pk)
         html, stored_count = _render_case(request, case, issue)
+        body = html.encode()
         if not request.user.is_authenticated:
-            page_set(field, stored_count, html.encode())
+            page_set(field, stored_count, body)
         view_register(case_id=case.pk, request=request)
         pending = views_pending(case.pk)
-    return HttpResponse(html.replace(VIEWS_PLACEHOLDER, str(stored_count + pending)))
+    count = str(stored_count + pending).encode()
+    return HttpResponse(body.replace(VIEWS_PLACEHOLDER_BYTES, count))
 
 
 def _render_case(request, case, issue) -> tuple[str, int]:
