@@ -10,6 +10,7 @@ A stored page is its status line and body: b"200\n<html…>"; a case page keeps
 its stored view count in place of the status.
 """
 
+import uuid
 from functools import lru_cache
 
 from django.conf import settings
@@ -62,9 +63,15 @@ def page_set(field: str, head: int, body: bytes) -> None:
         cache.set(_versioned(field), content, PAGE_TIMEOUT)
         return
     pipe = client.pipeline(transaction=False)
-    pipe.hset(PAGES_KEY, field, content)
+    pipe.hset(PAGES_KEY, mapping={field: content, stamp_field(field): uuid.uuid4().hex})
     pipe.expire(PAGES_KEY, PAGE_TIMEOUT)
     pipe.execute()
+
+
+def stamp_field(field: str) -> str:
+    """Where a page's stamp lives: a token that changes whenever the page does,
+    so a process holding a copy can check it without fetching the page."""
+    return f"stamp:{field}"
 
 
 def page_split(content: bytes) -> tuple[int, bytes]:
@@ -94,6 +101,6 @@ def case_pages_drop(case_ids) -> None:
         return
     client = redis_client()
     if client is not None:
-        client.hdel(PAGES_KEY, *fields)
+        client.hdel(PAGES_KEY, *fields, *(stamp_field(field) for field in fields))
     else:
         cache.delete_many([_versioned(field) for field in fields])

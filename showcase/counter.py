@@ -16,7 +16,7 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 
 from django.conf import settings
@@ -120,12 +120,17 @@ def views_pending(case_id: int) -> int:
     return int(value) if value else 0
 
 
-# One round trip for a cached case page: fetch it and, only if it is there
-# (the case is published), count the reader.
+# One round trip for a cached case page: check it is there (the case is
+# published), count the reader, and send the page only if the caller's copy
+# is out of date.
 _READ_SCRIPT = """
-local page = redis.call('HGET', KEYS[1], ARGV[1])
-if not page then
-  return {false, 0}
+local stamp = redis.call('HGET', KEYS[1], 'stamp:' .. ARGV[1])
+if not stamp then
+  return {false, false, 0}
+end
+local page = false
+if stamp ~= ARGV[4] then
+  page = redis.call('HGET', KEYS[1], ARGV[1])
 end
 local pending
 if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
@@ -133,7 +138,7 @@ if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
 else
   pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
 end
-return {page, pending}
+return {stamp, page, pending}
 """
 
 
@@ -150,11 +155,41 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
             return None, 0
         view_register(case_id=case_id, request=request)
         return page, views_pending(case_id)
-    page, pending = _read_script(client)(
+    known_stamp, known_page = _pages_here.get(field, ("", None))
+    stamp, page, pending = _read_script(client)(
         keys=[PAGES_KEY, _seen_key(case_id, request), PENDING_KEY],
-        args=[field, SEEN_SECONDS, case_id],
+        args=[field, SEEN_SECONDS, case_id, known_stamp],
     )
+    if stamp is None:
+        return None, 0
+    if page is None:
+        page = known_page
+    else:
+        _pages_here.put(field, (stamp.decode(), page))
     return page, int(pending)
+
+
+class _RecentPages:
+    """The case pages this process served lately, with their stamps."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.pages = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, field, default):
+        with self.lock:
+            return self.pages.get(field, default)
+
+    def put(self, field, value) -> None:
+        with self.lock:
+            self.pages[field] = value
+            self.pages.move_to_end(field)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+
+_pages_here = _RecentPages()
 
 
 @lru_cache(maxsize=4)

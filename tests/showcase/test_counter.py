@@ -138,7 +138,7 @@ class RedisCounterTests:
         first = Client(REMOTE_ADDR="192.0.2.1")
         second = Client(REMOTE_ADDR="192.0.2.2")
         assert "浏览量：1" in first.get(url).content.decode()
-        assert redis_counter.hlen(PAGES_KEY) == 1  # now cached
+        assert redis_counter.hlen(PAGES_KEY) == 2  # now cached: the page and its stamp
         assert "浏览量：2" in second.get(url).content.decode()
         assert "浏览量：2" in first.get(url).content.decode()
         assert counter.views_fold() == 2
