@@ -56,8 +56,13 @@ def home(request):
 @require_GET
 def series_detail(request, slug):
     query = request.GET.copy()
-    query.pop("page", None)
-    field = page_field("series", slug, request.GET.urlencode())
+    page_number = query.pop("page", [""])[-1]
+    # Only the plain listing and its numbered pages are cached: any other query
+    # string would let a crawler fill the cache with pages nobody asks for.
+    cacheable = not query and (
+        page_number == "" or (page_number.isdigit() and int(page_number) <= 500)
+    )
+    field = page_field("series", slug, page_number or "1")
 
     def build():
         series = selectors.series_get(slug=slug)
@@ -75,6 +80,8 @@ def series_detail(request, slug):
         }
         return render(request, "showcase/series_detail.html", context)
 
+    if not cacheable:
+        return build()
     return _cached(request, field, build)
 
 

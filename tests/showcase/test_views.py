@@ -6,6 +6,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from showcase import services
+from showcase.cache import page_field, page_get
 from showcase.counter import views_fold
 from tests.review.factories import case_in_state, committed
 from tests.showcase.factories import (
@@ -291,3 +292,15 @@ class LanguageSwitchTests:
     def test_outside_next_is_ignored(self):
         response = reader().get("/lang/en/", {"next": "https://evil.example/"})
         assert response["Location"] == "/"
+
+
+class SeriesCacheTests:
+    def test_only_plain_listing_pages_are_cached(self, who, the_series):
+        published_issue(who, the_series)
+        client = reader()
+        url = the_series.get_absolute_url()
+        client.get(url)
+        client.get(url, {"q": "随便什么"})
+        client.get(url, {"page": "99999999"})
+        assert page_get(page_field("series", the_series.slug, "1")) is not None
+        assert page_get(page_field("series", the_series.slug, "99999999")) is None
