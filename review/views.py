@@ -156,7 +156,10 @@ class ReviewCaseView(LoginRequiredMixin, View):
     def _moved_on(self, request, pk, form):
         # The case left this reviewer's stages between page load and post,
         # usually because someone else decided it first: say who, if this
-        # reviewer may know (a decision at one of their stages).
+        # reviewer may know (a decision at one of their stages). To anyone who
+        # reviews nothing, the case is simply not there.
+        if not stages_for_reviewer(user=request.user).exists():
+            raise Http404
         decided = (
             Case.objects.filter(
                 pk=pk,

@@ -1,5 +1,6 @@
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -127,6 +128,8 @@ def editor_image_store(*, upload, acting_user) -> EditorImage:
     """Check, re-encode and keep an image uploaded from the editor."""
     if not branches_for_user(user=acting_user).exists():
         raise NotPermitted(_("Only members of a party organisation may upload images."))
+    if upload is None:
+        raise ValidationError(_("No file was received."), code="missing")
     clean = image_clean(upload)
     image = EditorImage(width=clean.width, height=clean.height, uploaded_by=acting_user)
     image.image.save(clean.content.name, clean.content, save=False)

@@ -269,11 +269,10 @@ def image_upload(request):
     """The editor's image upload, answering in CKEditor's simple-upload format."""
     if not request.user.is_authenticated:
         return _upload_error(_("Please sign in again to upload images."), status=403)
-    upload = request.FILES.get("upload")
-    if upload is None:
-        return _upload_error(_("No file was received."), status=400)
     try:
-        image = editor_image_store(upload=upload, acting_user=request.user)
+        image = editor_image_store(
+            upload=request.FILES.get("upload"), acting_user=request.user
+        )
     except NotPermitted as error:
         return _upload_error(error.message, status=403)
     except ValidationError as error:
