@@ -13,6 +13,7 @@ from django.utils import timezone
 from review import services as review
 from review.models import Notification
 from showcase import services as showcase
+from showcase.editor_urls import ISSUE_ACTIONS
 from tests.review.factories import committed, decide, draft, people
 from tests.showcase.factories import approved_case, series
 
@@ -133,19 +134,7 @@ EXPECTED = {
     "inbox:mark_all_read": (by_role(POST_ONLY), by_role(302, anonymous=403)),
     "showcase_editor:desk": (group_only(EDITORS, 200), group_only(EDITORS, 405)),
 }
-for _action in ["plan", "pin", "hold"] + [
-    f"issue_{name}"
-    for name in [
-        "add",
-        "remove",
-        "up",
-        "down",
-        "note",
-        "publish",
-        "unpublish",
-        "delete",
-    ]
-]:
+for _action in ["plan", "pin", "hold"] + [f"issue_{name}" for name in ISSUE_ACTIONS]:
     EXPECTED[f"showcase_editor:{_action}"] = (
         by_role(POST_ONLY),
         group_only(EDITORS, 302),
