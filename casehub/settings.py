@@ -190,6 +190,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request queueing a task gives up quickly when the broker is down: the
+# change is saved either way, and the periodic sweeps send what was not queued.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Reminders are deduplicated per case and day; hourly catches new overdue
@@ -202,6 +211,11 @@ CELERY_BEAT_SCHEDULE = {
     "showcase-publish-due": {
         "task": "showcase.tasks.issues_publish_due_task",
         "schedule": 60.0,
+    },
+    # Emails whose queueing failed while the broker was down.
+    "review-notification-emails-sweep": {
+        "task": "review.tasks.notification_emails_sweep",
+        "schedule": 120.0,
     },
     "showcase-views-fold": {
         "task": "showcase.tasks.views_fold_task",

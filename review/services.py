@@ -1,8 +1,8 @@
 """Workflow transitions of a case. Every change of a case's status goes through here.
 
 Each transition locks the case row, checks the state and the actor's right,
-changes the case, appends one audit event and queues its notifications to run
-after the transaction commits.
+changes the case, appends one audit event with its inbox items, and queues
+their emails to go out after the transaction commits.
 """
 
 from datetime import timedelta
@@ -18,8 +18,8 @@ from submissions.models import Case, CaseRevision, Membership
 from submissions.selectors import membership_role
 
 from .models import CaseEvent, Decision, ReviewStage
+from .notifications import event_notify
 from .selectors import is_editor, is_stage_reviewer
-from .tasks import case_event_notify
 
 
 class AlreadyDecided(WrongState):
@@ -61,10 +61,7 @@ def case_event_record(
         to_status=case.status,
         comment=comment,
     )
-    event_id = event.pk
-    # Robust: a broker or mail hiccup must not turn a saved decision into an
-    # error page; the event is on record and the task is retried.
-    transaction.on_commit(lambda: case_event_notify.delay(event_id), robust=True)
+    event_notify(event)
     return event
 
 

@@ -1,21 +1,29 @@
-"""Notifications: inbox items and their emails, made by Celery after commit.
+"""Notification emails and reminders, run by Celery.
 
-Every task here can run twice (a retry, a worker lost mid-task) without a
-second inbox item or a second email: notifications are unique per recipient and
-key, and an email is sent only while its notification is locked and unsent.
+Every task here can run twice (a retry, a worker lost mid-task, the sweep
+queueing what is already queued) without a second inbox item or a second
+email: notifications are unique per recipient and key, and an email is sent
+only while its notification is locked and unsent.
 """
 
 import logging
 import smtplib
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
+
+# The sweep leaves fresh notifications to the tasks queued for them, and gives
+# up on an email after a day: news that old is read in the inbox.
+SWEEP_AFTER_SECONDS = 120
+SWEEP_WINDOW = timedelta(days=1)
+SWEEP_BATCH = 500
 
 RETRY = {
     "autoretry_for": (OSError, smtplib.SMTPException),
@@ -23,55 +31,6 @@ RETRY = {
     "retry_backoff_max": 600,
     "max_retries": 8,
 }
-
-
-def _notify(*, recipients, case, kind, key, event=None) -> list[int]:
-    """Create the missing inbox items; return the ids still to be emailed."""
-    from .models import Notification
-
-    pending = []
-    for user in recipients:
-        try:
-            with transaction.atomic():
-                notification, _created = Notification.objects.get_or_create(
-                    recipient=user,
-                    key=key,
-                    defaults={"case": case, "kind": kind, "event": event},
-                )
-        except IntegrityError:
-            # Another run of this task made it at the same moment.
-            notification = Notification.objects.get(recipient=user, key=key)
-        if notification.emailed_at is None and user.email:
-            pending.append(notification.pk)
-    return pending
-
-
-def _queue_emails(notification_ids) -> None:
-    for notification_id in notification_ids:
-        notification_email_send.delay(notification_id)
-
-
-@shared_task(**RETRY)
-def case_event_notify(event_id: int) -> None:
-    """Tell the people an audit event concerns, in their inbox and by email."""
-    from .models import CaseEvent, Notification
-    from .selectors import event_recipients
-
-    event = (
-        CaseEvent.objects.select_related("case__branch", "stage", "to_stage", "actor")
-        .filter(pk=event_id)
-        .first()
-    )
-    if event is None:
-        return
-    pending = _notify(
-        recipients=event_recipients(event=event),
-        case=event.case,
-        kind=Notification.Kind.EVENT,
-        key=f"event:{event.pk}",
-        event=event,
-    )
-    _queue_emails(pending)
 
 
 @shared_task(**RETRY)
@@ -112,6 +71,7 @@ def overdue_reminders_send() -> int:
     from submissions.models import Case
 
     from .models import Notification
+    from .notifications import emails_queue, notify
 
     now = timezone.now()
     today = timezone.localdate(now).isoformat()
@@ -124,13 +84,38 @@ def overdue_reminders_send() -> int:
         reviewers = User.objects.filter(
             is_active=True, groups=case.current_stage.reviewer_group_id
         ).order_by("pk")
-        pending = _notify(
+        pending = notify(
             recipients=reviewers,
             case=case,
             kind=Notification.Kind.REMINDER,
             key=f"reminder:{case.pk}:{today}",
         )
-        _queue_emails(pending)
+        emails_queue(pending)
         reminded += 1
     logger.info("overdue reminders checked for %d case(s)", reminded)
     return reminded
+
+
+@shared_task
+def notification_emails_sweep(older_than_seconds: int = SWEEP_AFTER_SECONDS) -> int:
+    """Queue the emails no task is carrying: their queueing failed (the broker
+    was down when the change committed) or their retries ran out."""
+    from .models import Notification
+
+    now = timezone.now()
+    unsent = (
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            created_at__lte=now - timedelta(seconds=older_than_seconds),
+            created_at__gte=now - SWEEP_WINDOW,
+        )
+        .exclude(recipient__email="")
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    ids = list(unsent)
+    for notification_id in ids:
+        notification_email_send.delay(notification_id)
+    if ids:
+        logger.info("queued %d unsent notification email(s)", len(ids))
+    return len(ids)

@@ -10,6 +10,8 @@ A stored page is its status line and body: b"200\n<html…>"; a case page keeps
 its stored view count in place of the status.
 """
 
+import logging
+import time
 import uuid
 from functools import lru_cache
 
@@ -20,6 +22,12 @@ from django.utils import translation
 PAGES_KEY = "casehub:pages"
 VERSION_KEY = "showcase:public-version"
 PAGE_TIMEOUT = 60 * 60 * 24
+# After a failed call, Redis is left alone this long: readers get pages built
+# from the database and reads are counted in the process meanwhile.
+REDIS_RETRY_SECONDS = 10
+
+logger = logging.getLogger(__name__)
+_redis_down_until = 0.0
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +41,19 @@ def redis_client():
     location = config["LOCATION"]
     if isinstance(location, list | tuple):
         location = location[0]
-    return redis.Redis.from_url(location)
+    return redis.Redis.from_url(location, socket_connect_timeout=1, socket_timeout=2)
+
+
+def redis_down() -> bool:
+    """True for a short while after a call to Redis failed."""
+    return time.monotonic() < _redis_down_until
+
+
+def redis_failed(error: Exception) -> None:
+    global _redis_down_until
+    if not redis_down():
+        logger.warning("Redis is unreachable (%s); pages go uncached for now", error)
+    _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
 
 
 def page_field(kind: str, *parts) -> str:
@@ -51,9 +71,17 @@ def _versioned(field: str) -> str:
 
 def page_get(field: str) -> bytes | None:
     client = redis_client()
-    if client is not None:
+    if client is None:
+        return cache.get(_versioned(field))
+    if redis_down():
+        return None
+    import redis
+
+    try:
         return client.hget(PAGES_KEY, field)
-    return cache.get(_versioned(field))
+    except redis.RedisError as error:
+        redis_failed(error)
+        return None
 
 
 def page_set(field: str, head: int, body: bytes) -> None:
@@ -62,10 +90,17 @@ def page_set(field: str, head: int, body: bytes) -> None:
     if client is None:
         cache.set(_versioned(field), content, PAGE_TIMEOUT)
         return
+    if redis_down():
+        return
+    import redis
+
     pipe = client.pipeline(transaction=False)
     pipe.hset(PAGES_KEY, mapping={field: content, stamp_field(field): uuid.uuid4().hex})
     pipe.expire(PAGES_KEY, PAGE_TIMEOUT)
-    pipe.execute()
+    try:
+        pipe.execute()
+    except redis.RedisError as error:
+        redis_failed(error)
 
 
 def stamp_field(field: str) -> str:
@@ -100,7 +135,13 @@ def case_pages_drop(case_ids) -> None:
     if not fields:
         return
     client = redis_client()
-    if client is not None:
-        client.hdel(PAGES_KEY, *fields, *(stamp_field(field) for field in fields))
-    else:
+    if client is None:
         cache.delete_many([_versioned(field) for field in fields])
+        return
+    import redis
+
+    try:
+        client.hdel(PAGES_KEY, *fields, *(stamp_field(field) for field in fields))
+    except redis.RedisError as error:
+        # Only the view counts on those pages go stale until the next change.
+        redis_failed(error)

@@ -3,8 +3,8 @@
 A read counts once per visitor per hour: the visitor is a salted hash of the
 client address and browser, kept only as a cache key that expires. Counted
 reads collect in Redis when the cache is Redis (shared by every web process
-and kept across restarts), otherwise in this process's memory; a periodic fold
-adds them to the database.
+and kept across restarts), otherwise in this process's memory, as they also do
+while Redis is unreachable; a periodic fold adds them to the database.
 
 The fold is safe to run twice or in two places at once: the pending counts are
 renamed away atomically under a fresh token, and the token is stored in the
@@ -15,16 +15,25 @@ import atexit
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections import Counter, OrderedDict
 from functools import lru_cache
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from .cache import PAGES_KEY, case_pages_drop, page_get, redis_client
+from .cache import (
+    PAGES_KEY,
+    case_pages_drop,
+    page_get,
+    redis_client,
+    redis_down,
+    redis_failed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +98,31 @@ class _LocalPending:
             logger.exception("folding view counts failed")
 
 
+class _LocalSeen:
+    """Visitors this process counted lately, for when Redis is unreachable."""
+
+    def __init__(self, size: int = 100_000):
+        self.size = size
+        self.expiry = OrderedDict()
+        self.lock = threading.Lock()
+
+    def add(self, key: str) -> bool:
+        """Remember `key` for an hour; False if it was already remembered."""
+        now = time.monotonic()
+        with self.lock:
+            # Entries share one lifetime, so the oldest expire first.
+            while self.expiry and next(iter(self.expiry.values())) <= now:
+                self.expiry.popitem(last=False)
+            if key in self.expiry:
+                return False
+            self.expiry[key] = now + SEEN_SECONDS
+            while len(self.expiry) > self.size:
+                self.expiry.popitem(last=False)
+            return True
+
+
 _local = _LocalPending()
+_local_seen = _LocalSeen()
 atexit.register(lambda: views_fold() if _local.counts else None)
 
 
@@ -99,25 +132,37 @@ def _seen_key(case_id: int, request) -> str:
 
 def view_register(*, case_id: int, request) -> bool:
     """Count a read of a case unless this visitor was counted in the last hour."""
+    key = _seen_key(case_id, request)
     client = redis_client()
+    if client is not None and not redis_down():
+        try:
+            if not client.set(key, 1, nx=True, ex=SEEN_SECONDS):
+                return False
+            client.hincrby(PENDING_KEY, case_id, 1)
+            return True
+        except redis.RedisError as error:
+            redis_failed(error)
     if client is None:
-        if not cache.add(_seen_key(case_id, request), 1, timeout=SEEN_SECONDS):
-            return False
+        first = cache.add(key, 1, timeout=SEEN_SECONDS)
+    else:
+        first = _local_seen.add(key)
+    if first:
         _local.add(case_id)
-        return True
-    if not client.set(_seen_key(case_id, request), 1, nx=True, ex=SEEN_SECONDS):
-        return False
-    client.hincrby(PENDING_KEY, case_id, 1)
-    return True
+    return first
 
 
 def views_pending(case_id: int) -> int:
     """Reads counted but not yet folded into the database."""
+    here = _local.get(case_id)
     client = redis_client()
-    if client is None:
-        return _local.get(case_id)
-    value = client.hget(PENDING_KEY, case_id)
-    return int(value) if value else 0
+    if client is None or redis_down():
+        return here
+    try:
+        value = client.hget(PENDING_KEY, case_id)
+    except redis.RedisError as error:
+        redis_failed(error)
+        return here
+    return here + (int(value) if value else 0)
 
 
 # One round trip for a cached case page: check it is there (the case is
@@ -155,18 +200,24 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
             return None, 0
         view_register(case_id=case_id, request=request)
         return page, views_pending(case_id)
+    if redis_down():
+        return None, 0
     known_stamp, known_page = _pages_here.get(field, ("", None))
-    stamp, page, pending = _read_script(client)(
-        keys=[PAGES_KEY, _seen_key(case_id, request), PENDING_KEY],
-        args=[field, SEEN_SECONDS, case_id, known_stamp],
-    )
+    try:
+        stamp, page, pending = _read_script(client)(
+            keys=[PAGES_KEY, _seen_key(case_id, request), PENDING_KEY],
+            args=[field, SEEN_SECONDS, case_id, known_stamp],
+        )
+    except redis.RedisError as error:
+        redis_failed(error)
+        return None, 0
     if stamp is None:
         return None, 0
     if page is None:
         page = known_page
     else:
         _pages_here.put(field, (stamp.decode(), page))
-    return page, int(pending)
+    return page, int(pending) + _local.get(case_id)
 
 
 class _RecentPages:
@@ -221,26 +272,18 @@ def _apply(token: str, counts: dict[int, int]) -> bool:
 
 def views_fold() -> int:
     """Move counted reads into the database; returns how many reads moved."""
-    client = redis_client()
     batches = []
-    if client is None:
-        taken = _local.take()
-        if taken:
-            batches.append((uuid.uuid4().hex, dict(taken), None))
-    else:
-        import redis
-
-        token = uuid.uuid4().hex
+    taken = _local.take()
+    if taken:
+        batches.append((uuid.uuid4().hex, dict(taken), None))
+    client = redis_client()
+    if client is not None:
         try:
-            client.rename(PENDING_KEY, FOLDING_PREFIX + token)
-        except redis.ResponseError as error:
-            if "no such key" not in str(error).lower():
-                raise
-        # This run's batch, and any a crashed run left behind.
-        for key in client.scan_iter(match=FOLDING_PREFIX + "*"):
-            raw = client.hgetall(key)
-            counts = {int(case_id): int(count) for case_id, count in raw.items()}
-            batches.append((key.decode().removeprefix(FOLDING_PREFIX), counts, key))
+            batches.extend(_redis_batches(client))
+        except redis.RedisError as error:
+            # The reads stay in Redis for a later fold; this process's go now.
+            redis_failed(error)
+            client = None
     moved = 0
     for token, counts, key in batches:
         try:
@@ -257,3 +300,19 @@ def views_fold() -> int:
         if key is not None:
             client.delete(key)
     return moved
+
+
+def _redis_batches(client) -> list[tuple[str, dict[int, int], bytes]]:
+    """Take the shared pending reads, with any batch a crashed fold left behind."""
+    token = uuid.uuid4().hex
+    try:
+        client.rename(PENDING_KEY, FOLDING_PREFIX + token)
+    except redis.ResponseError as error:
+        if "no such key" not in str(error).lower():
+            raise
+    batches = []
+    for key in client.scan_iter(match=FOLDING_PREFIX + "*"):
+        raw = client.hgetall(key)
+        counts = {int(case_id): int(count) for case_id, count in raw.items()}
+        batches.append((key.decode().removeprefix(FOLDING_PREFIX), counts, key))
+    return batches

@@ -6,6 +6,7 @@ import pytest
 import redis
 from django.test import RequestFactory, override_settings
 
+from showcase import cache as cache_module
 from showcase import counter
 from showcase.cache import redis_client
 from showcase.models import ViewCount, ViewFold
@@ -151,3 +152,55 @@ class RedisCounterTests:
 
         assert Client().get("/cases/424242/").status_code == 404
         assert not redis_counter.exists(counter.PENDING_KEY)
+
+
+# Nothing listens on this port: every call to Redis fails at once.
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",
+    }
+}
+
+
+@pytest.fixture
+def redis_unreachable():
+    redis_client.cache_clear()
+    with override_settings(CACHES=UNREACHABLE_CACHE):
+        yield
+    redis_client.cache_clear()
+
+
+class RedisUnreachableTests:
+    def test_readers_get_the_page_and_are_counted_in_the_process(
+        self, redis_unreachable, client, case
+    ):
+        url = f"/cases/{case.pk}/"
+        for address in ("10.1.0.1", "10.1.0.1", "10.1.0.2"):
+            response = client.get(url, REMOTE_ADDR=address)
+            assert response.status_code == 200
+            assert case.title in response.content.decode()
+        assert counter.views_pending(case.pk) == 2
+        assert counter.views_fold() == 2
+        assert ViewCount.objects.get(case=case).count == 2
+
+    def test_the_home_and_issue_pages_are_built_uncached(
+        self, redis_unreachable, client, case
+    ):
+        issue = case.issues.get()
+        for url in ("/", issue.get_absolute_url(), "/robots.txt"):
+            assert client.get(url).status_code == 200
+
+    def test_reads_counted_while_redis_was_away_are_kept_when_it_is_back(
+        self, redis_counter, case
+    ):
+        with override_settings(CACHES=UNREACHABLE_CACHE):
+            redis_client.cache_clear()
+            assert visit(case.pk, 1) is True
+            assert visit(case.pk, 1) is False
+        redis_client.cache_clear()
+        cache_module._redis_down_until = 0.0  # Redis is back
+        assert visit(case.pk, 2) is True
+        assert counter.views_pending(case.pk) == 2
+        assert counter.views_fold() == 2
+        assert ViewCount.objects.get(case=case).count == 2

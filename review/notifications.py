@@ -1,0 +1,68 @@
+"""Inbox items and the emails that go with them.
+
+An inbox item is written in the same transaction as the event it tells of, so
+it exists exactly when the event does, with or without a queue. Its email is
+queued once that transaction commits; an email the queue never took (the
+broker was down) is picked up by the periodic sweep in `tasks`.
+"""
+
+from django.db import IntegrityError, transaction
+
+from .models import CaseEvent, Notification
+from .selectors import event_recipients
+
+
+def notify(*, recipients, case, kind, key, event=None) -> list[int]:
+    """Create the missing inbox items; return the ids still to be emailed."""
+    pending = []
+    for user in recipients:
+        try:
+            with transaction.atomic():
+                notification, _created = Notification.objects.get_or_create(
+                    recipient=user,
+                    key=key,
+                    defaults={"case": case, "kind": kind, "event": event},
+                )
+        except IntegrityError:
+            # Another run made it at the same moment.
+            notification = Notification.objects.get(recipient=user, key=key)
+        if notification.emailed_at is None and user.email:
+            pending.append(notification.pk)
+    return pending
+
+
+def event_notify(event: CaseEvent) -> None:
+    """Tell the people `event` concerns: inbox items now, emails after commit."""
+    recipients = event_recipients(event=event)
+    if not recipients:
+        return
+    created = Notification.objects.bulk_create(
+        Notification(
+            recipient=user,
+            case=event.case,
+            event=event,
+            kind=Notification.Kind.EVENT,
+            key=f"event:{event.pk}",
+        )
+        for user in recipients
+    )
+    emails_queue([n.pk for n in created if n.recipient.email])
+
+
+def emails_queue(notification_ids) -> None:
+    """Queue one email task per notification once the transaction commits.
+
+    Robust: an unreachable broker must not turn the saved change into an error
+    page; the sweep sends what was not queued.
+    """
+    from .tasks import notification_email_send
+
+    ids = list(notification_ids)
+    if not ids:
+        return
+
+    def send():
+        for notification_id in ids:
+            notification_email_send.delay(notification_id)
+
+    transaction.on_commit(send, robust=True)
