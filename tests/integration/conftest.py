@@ -57,6 +57,7 @@ def celery_worker(postgres, redis_broker, worker_dirs):
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": redis_broker,
         "MEDIA_ROOT": str(worker_dirs / "media"),
+        "DJANGO_SETTINGS_MODULE": "tests.integration.worker_settings",
         # django-environ drops the first slash of the path: four give an absolute one.
         "EMAIL_URL": f"filemail:///{worker_dirs / 'mail'}",
         "CONN_MAX_AGE": "0",
@@ -71,7 +72,10 @@ def celery_worker(postgres, redis_broker, worker_dirs):
             "-A",
             "casehub",
             "worker",
-            "--pool=solo",
+            # A pool child runs each task, so a test can kill one mid-task
+            # and the parent hands the task back to the queue.
+            "--pool=prefork",
+            "--concurrency=1",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -101,6 +105,8 @@ def celery_worker(postgres, redis_broker, worker_dirs):
 def with_worker(celery_worker, settings, worker_dirs):
     """Run the test against the worker: same media folder, tasks sent to Redis."""
     settings.MEDIA_ROOT = worker_dirs / "media"
+    for sent in (worker_dirs / "mail").iterdir():
+        sent.unlink()
     celery_app.conf.task_always_eager = False
     yield celery_worker
     celery_app.conf.task_always_eager = True
@@ -118,3 +124,7 @@ def wait_for(condition, *, timeout=30.0, interval=0.2):
 
 def sent_mails(worker_dirs: Path) -> list[str]:
     return [path.read_text() for path in sorted((worker_dirs / "mail").glob("*.log"))]
+
+
+def mails_to(worker_dirs: Path, address: str) -> list[str]:
+    return [mail for mail in sent_mails(worker_dirs) if f"To: {address}" in mail]

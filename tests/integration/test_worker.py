@@ -1,15 +1,25 @@
 """Tasks queued by the web process and run by a real Celery worker on Redis."""
 
-import pytest
+import os
+import signal
+import time
+from datetime import timedelta
 
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from casehub.celery import app as celery_app
 from casehub.images import image_clean
 from review import services
 from review.models import Notification
+from showcase.models import Issue
 from submissions.models import Case, Membership
 from submissions.services import CaseContent, case_create
 from tests.images import image_bytes, upload
-from tests.integration.conftest import sent_mails, wait_for
+from tests.integration.conftest import mails_to, wait_for
 from tests.review.factories import draft, people
+from tests.showcase.factories import planned_issue, series
 from tests.submissions.factories import member
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -42,11 +52,57 @@ class WorkerTests:
         case = draft(who, title="邮件测试案例")
         services.case_submit(case=case, acting_user=who.secretary)
         recipient = who.reviewer1.email
-        mails = wait_for(lambda: [m for m in sent_mails(worker_dirs) if recipient in m])
-        assert len(mails) == 1
+        assert len(wait_for(lambda: mails_to(worker_dirs, recipient))) == 1
         notification = Notification.objects.get(recipient=who.reviewer1)
         assert wait_for(
             lambda: Notification.objects.filter(
                 pk=notification.pk, emailed_at__isnull=False
             ).exists()
         )
+
+    def test_the_beat_schedules_publish_task_publishes_the_due_issue(self, with_worker):
+        who = people()
+        issue = planned_issue(who, series())
+        later = planned_issue(who, series(slug="later"))
+        # Time passes: the first issue's slot is behind us.
+        Issue.objects.filter(pk=issue.pk).update(
+            scheduled_at=timezone.now() - timedelta(minutes=1)
+        )
+        entry = settings.CELERY_BEAT_SCHEDULE["showcase-publish-due"]
+        celery_app.send_task(entry["task"])
+        assert wait_for(
+            lambda: Issue.objects.filter(
+                pk=issue.pk, status=Issue.Status.PUBLISHED, number=1
+            ).exists()
+        )
+        assert issue.cases.get().status == Case.Status.PUBLISHED
+        later.refresh_from_db()
+        assert (later.status, later.number) == (Issue.Status.PLANNED, None)
+
+    def test_a_worker_killed_while_sending_still_sends_exactly_one_email(
+        self, with_worker, worker_dirs
+    ):
+        who = people()
+        hold = worker_dirs / "mail" / "hold"
+        holding = worker_dirs / "mail" / "holding"
+        holding.unlink(missing_ok=True)
+        hold.touch()
+        try:
+            services.case_submit(case=draft(who), acting_user=who.secretary)
+            pid = wait_for(lambda: holding.exists() and holding.read_text())
+            assert pid, "the email task never started"
+            # The pool child dies in the middle of the task, before the email
+            # left; the task was not acknowledged, so it goes back to the queue.
+            os.kill(int(pid), signal.SIGKILL)
+        finally:
+            hold.unlink(missing_ok=True)
+        recipient = who.reviewer1.email
+        assert len(wait_for(lambda: mails_to(worker_dirs, recipient))) == 1
+        notification = Notification.objects.get(recipient=who.reviewer1)
+        assert wait_for(
+            lambda: Notification.objects.filter(
+                pk=notification.pk, emailed_at__isnull=False
+            ).exists()
+        )
+        time.sleep(2)  # time enough for a second delivery, were there one
+        assert len(mails_to(worker_dirs, recipient)) == 1
