@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install messages migrate seed lint format clean bench
+.PHONY: run test install messages migrate seed lint format clean bench load
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CaseHub needs Python 3.11 or newer"'
@@ -56,3 +56,6 @@ clean:
 
 bench: messages
 	bash bench/run
+
+load: messages
+	bash bench/load
