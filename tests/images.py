@@ -40,3 +40,38 @@ def png_claiming_size(width, height):
 
 def upload(data, name="photo.png", content_type="image/png"):
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+SVG_WITH_SCRIPT = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(document.cookie)</script></svg>"
+)
+HTML_PAGE = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script>"
+APPENDED_SCRIPT = b"<script>alert(document.cookie)</script>"
+# The smallest file readers accept as a PDF; not an image Pillow can open.
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def bilevel_png(width, height):
+    """A complete black-and-white PNG of `width` × `height`: huge, yet a small file."""
+    out = io.BytesIO()
+    Image.new("1", (width, height)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def animated_gif(frames):
+    out = io.BytesIO()
+    images = [Image.new("L", (4, 4), index % 256) for index in range(frames)]
+    images[0].save(out, format="GIF", save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
+def gif_script_polyglot():
+    """A GIF that is also JavaScript: `GIF87a/* …image… */=alert(1);`.
+
+    The canvas is 10799 pixels wide, so the width bytes read as `/*` and open a
+    comment that the text after the image data closes.
+    """
+    data = image_bytes("GIF", size=(0x2A2F, 1))
+    assert data[6:8] == b"/*"
+    return data + b"*/=alert(document.cookie);"

@@ -11,3 +11,21 @@ document.addEventListener("click", (event) => {
     window.print();
   }
 });
+
+// CKEditor passes over a chosen file that is not one of its image types
+// without a word; say why, in the words the server uses for such a file.
+document.addEventListener(
+  "change",
+  (event) => {
+    const input = event.target;
+    const form = input.closest("[data-image-types-message]");
+    if (!form || !input.matches(".ck-editor input[type=file]")) {
+      return;
+    }
+    const accepted = input.accept.split(",");
+    if (Array.from(input.files).some((file) => !accepted.includes(file.type))) {
+      window.alert(form.dataset.imageTypesMessage);
+    }
+  },
+  true,
+);
