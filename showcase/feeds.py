@@ -1,5 +1,8 @@
+import re
+
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Rss201rev2Feed
+from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 
 from submissions.models import Case
@@ -7,11 +10,39 @@ from submissions.models import Case
 from .models import Issue, IssueCase
 from .selectors import series_get
 
+# XML 1.0 has no place for C0 control characters other than tab and newlines.
+XML_UNFIT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_fit(value):
+    if isinstance(value, str):
+        return XML_UNFIT.sub("", value)
+    if isinstance(value, list | tuple):
+        return [_xml_fit(part) for part in value]
+    return value
+
+
+class XmlFitRssFeed(Rss201rev2Feed):
+    """RSS that leaves out characters XML cannot carry instead of failing.
+
+    A control character typed into one case would otherwise break the whole
+    feed for every reader.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.feed = {name: _xml_fit(value) for name, value in self.feed.items()}
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*args, **kwargs)
+        item = self.items[-1]
+        self.items[-1] = {name: _xml_fit(value) for name, value in item.items()}
+
 
 class SeriesFeed(Feed):
     """RSS of the latest published cases of a series."""
 
-    feed_type = Rss201rev2Feed
+    feed_type = XmlFitRssFeed
 
     def get_object(self, request, slug):
         return series_get(slug=slug)
@@ -43,7 +74,8 @@ class SeriesFeed(Feed):
         }
 
     def item_description(self, entry):
-        return entry.case.lead
+        # Feed readers show the description as HTML; the lead is plain text.
+        return linebreaks(entry.case.lead, autoescape=True)
 
     def item_link(self, entry):
         return entry.case_url
