@@ -7,6 +7,9 @@ from casehub.celery import app as celery_app
 from showcase import cache as page_cache
 from showcase import counter as view_counter
 
+# The Chromium fixtures, for tests/e2e and the browser checks of tests/security.
+pytest_plugins = ["tests.browser"]
+
 REDIS_URL = os.environ.get("CASEHUB_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 # A Redis database of its own, so a test run never touches real queues. Set
 # before any test runs: Celery builds its producer pool once, from this URL.
@@ -28,6 +31,7 @@ def service_missing(reason: str):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EXPORT_ROOT = tmp_path / "exports"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,

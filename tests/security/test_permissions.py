@@ -174,6 +174,7 @@ def world():
     rejected = draft(who, title="未通过案例标题丙")
     review.case_submit(case=rejected, acting_user=who.secretary)
     decide(rejected, "reject", who.reviewer1, comment="不予通过")
+    reviewer_notice = Notification.objects.filter(recipient=who.reviewer1).first()
     users = {role: getattr(who, role, None) for role in ROLES}
     users["admin"] = admin
     return {
@@ -187,10 +188,8 @@ def world():
             "submissions:revision_detail": {"pk": in_review.pk, "number": 1},
             "review:case": {"pk": in_review.pk},
             "review:reopen": {"pk": rejected.pk},
-            "inbox:open": {"pk": Notification.objects.get(recipient=who.reviewer1).pk},
-            "inbox:mark_read": {
-                "pk": Notification.objects.get(recipient=who.reviewer1).pk
-            },
+            "inbox:open": {"pk": reviewer_notice.pk},
+            "inbox:mark_read": {"pk": reviewer_notice.pk},
         },
         "case_pk": the_draft.pk,
         "issue_pk": planned.pk,

@@ -41,9 +41,6 @@ from showcase.forms import IssueNoteForm, IssueUnpublishForm
 from showcase.models import Issue, Series
 from submissions.forms import CaseWithdrawForm
 from submissions.models import Case
-
-# The Chromium fixtures of tests/e2e, shared rather than written again.
-from tests.e2e.conftest import browser, visitor  # noqa: F401
 from tests.review.factories import committed, decide, draft, latest, people
 from tests.showcase.factories import published_issue, series
 from tests.submissions.factories import signed_in
@@ -659,8 +656,8 @@ class PublishedPagesInChromiumTests:
     def test_no_dialog_opens_on_the_published_pages(
         self,
         transactional_db,
-        browser,  # noqa: F811
-        visitor,  # noqa: F811
+        browser,
+        visitor,
     ):
         who = people()
         the_series = series()

@@ -1,4 +1,8 @@
-"""A real Chromium driven by Playwright against the live test server."""
+"""A real Chromium driven by Playwright against the live test server.
+
+Loaded once for the whole run as a pytest plugin (see tests/conftest.py), so
+the browser tests of every folder share one browser.
+"""
 
 import os
 from pathlib import Path
