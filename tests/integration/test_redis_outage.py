@@ -273,8 +273,11 @@ def test_redis_outage(site, own_redis, settings):
         created_at=notification.created_at - timedelta(minutes=5)
     )
     entry = django_settings.CELERY_BEAT_SCHEDULE["review-notification-emails-sweep"]
-    beat = Celery(broker=f"{own_redis.url}/1")
+    # An app of its own for this one message; it must not become the current
+    # app, or later tests would queue their tasks on this Redis.
+    beat = Celery(broker=f"{own_redis.url}/1", set_as_current=False)
     beat.send_task(entry["task"])
+    beat.close()
     assert wait_for(lambda: mails_to(site.folder, reviewer_address), timeout=60)
     assert len(mails_to(site.folder, reviewer_address)) == 1
     notification.refresh_from_db()
