@@ -171,6 +171,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         EVENT = "event", _("Case event")
         REMINDER = "reminder", _("Overdue reminder")
+        CAMPAIGN = "campaign", _("Call for cases reminder")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -178,10 +179,21 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
+    # A notification is about a case, or, for a call's reminder, about a call.
     case = models.ForeignKey(
         Case,
         verbose_name=_("case"),
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("call for cases"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="notifications",
     )
     event = models.ForeignKey(

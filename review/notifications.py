@@ -12,7 +12,7 @@ from .models import CaseEvent, Notification
 from .selectors import event_recipients
 
 
-def notify(*, recipients, case, kind, key, event=None) -> list[int]:
+def notify(*, recipients, case, kind, key, event=None, campaign=None) -> list[int]:
     """Create the missing inbox items; return the ids still to be emailed."""
     pending = []
     for user in recipients:
@@ -21,7 +21,12 @@ def notify(*, recipients, case, kind, key, event=None) -> list[int]:
                 notification, _created = Notification.objects.get_or_create(
                     recipient=user,
                     key=key,
-                    defaults={"case": case, "kind": kind, "event": event},
+                    defaults={
+                        "case": case,
+                        "campaign": campaign,
+                        "kind": kind,
+                        "event": event,
+                    },
                 )
         except IntegrityError:
             # Another run made it at the same moment.

@@ -162,5 +162,5 @@ def unread_count(*, user) -> int:
 
 def notifications_for(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related(
-        "case", "event__actor", "event__stage"
+        "case", "campaign", "event__actor", "event__stage"
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from campaigns.services import campaign_require_accepting
 from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision, Membership
 from submissions.selectors import membership_role
@@ -159,6 +160,10 @@ def case_submit(*, case: Case, acting_user) -> CaseEvent:
     _require_secretary(user=acting_user, case=case)
     if case.status not in (Case.Status.DRAFT, Case.Status.WITHDRAWN):
         _refuse_state(case, _("This case is %(status)s and cannot be submitted."))
+    if case.campaign_id is not None:
+        # A case answering a call goes in while the call (or an extension
+        # for the branch) runs; a returned case comes back whenever it is ready.
+        campaign_require_accepting(campaign=case.campaign, branch=case.branch)
     return _send_to_review(
         case=case,
         acting_user=acting_user,

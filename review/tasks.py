@@ -41,7 +41,9 @@ def notification_email_send(notification_id: int) -> None:
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(of=("self",))
-            .select_related("recipient", "case__branch", "event__actor", "event__stage")
+            .select_related(
+                "recipient", "case__branch", "campaign", "event__actor", "event__stage"
+            )
             .filter(pk=notification_id, emailed_at__isnull=True)
             .first()
         )

@@ -286,6 +286,8 @@ class NotificationOpenView(LoginRequiredMixin, View):
 
 
 def _notification_target(notification, user) -> str:
+    if notification.campaign_id is not None:
+        return reverse("submissions:case_list")
     case = notification.case
     if branches_for_user(user=user).filter(pk=case.branch_id).exists():
         return case.get_absolute_url()

@@ -289,3 +289,14 @@ PUBLISHED_ISSUES = [
     ["计量开放日 走近“度量衡”"],
 ]
 PLANNED_ISSUE = ["主题党日开在生产线"]
+
+# The demo's cases were written and reviewed over this many past days.
+HISTORY_DAYS = 60
+
+CAMPAIGN = {
+    "title": "2026年度「党建引领」典型案例征集",
+    "description": (
+        "请各党组织围绕党建与业务深度融合，报送一至两篇党建引领典型案例。"
+        "案例经初审、终审后择优在「党建引领」系列案例展播中刊发。"
+    ),
+}

@@ -1,9 +1,12 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_ckeditor_5.widgets import CKEditor5Widget
 
+from campaigns.models import Campaign
+from campaigns.selectors import campaigns_accepting
 from casehub.images import image_clean
 
 from .models import Branch, Case, Theme
@@ -29,6 +32,13 @@ class CaseForm(forms.ModelForm):
             attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
         ),
     )
+    campaign = forms.ModelChoiceField(
+        label=_("Call for cases"),
+        queryset=Campaign.objects.none(),
+        required=False,
+        empty_label=_("Not for a call"),
+        help_text=_("The open call this case answers, if any."),
+    )
     themes = forms.ModelMultipleChoiceField(
         label=_("Themes"),
         queryset=Theme.objects.filter(is_active=True),
@@ -38,11 +48,21 @@ class CaseForm(forms.ModelForm):
 
     class Meta:
         model = Case
-        fields = ["title", "tagline", "author_name", "source", "lead", "body", "themes"]
+        fields = [
+            "campaign",
+            "title",
+            "tagline",
+            "author_name",
+            "source",
+            "lead",
+            "body",
+            "themes",
+        ]
         widgets = {"lead": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, branches=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._campaign_choices(branches)
         if self.instance.pk:
             # The organisation of an existing case does not change.
             del self.fields["branch"]
@@ -62,6 +82,19 @@ class CaseForm(forms.ModelForm):
         self.fields["lead"].help_text = _(
             "One or two paragraphs that say what the case is about."
         )
+
+    def _campaign_choices(self, branches):
+        """Calls open to the organisation(s) now, and the one already chosen."""
+        if self.instance.pk:
+            branches = [self.instance.branch]
+        accepting = campaigns_accepting(branches=branches or []).values("pk")
+        choices = Campaign.objects.filter(
+            Q(pk__in=accepting) | Q(pk=self.instance.campaign_id)
+        ).order_by("closes_on", "pk")
+        if not choices.exists():
+            del self.fields["campaign"]
+            return
+        self.fields["campaign"].queryset = choices
 
     def clean_cover_image(self):
         upload = self.cleaned_data.get("cover_image")
@@ -91,6 +124,7 @@ class CaseForm(forms.ModelForm):
             lead=data.get("lead", "").strip(),
             body=data.get("body", ""),
             themes=list(data.get("themes") or []),
+            campaign=data.get("campaign"),
             cover=cover or None,
             remove_cover=cover is False,
         )

@@ -157,6 +157,14 @@ class Case(models.Model):
     cover_thumbnail = models.ImageField(
         _("cover thumbnail"), upload_to="covers/thumbs/%Y/%m/", blank=True
     )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("call for cases"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
     themes = models.ManyToManyField(
         Theme, verbose_name=_("themes"), blank=True, related_name="cases"
     )

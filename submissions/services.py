@@ -1,15 +1,20 @@
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from campaigns.services import campaign_require_accepting
 from casehub.images import CleanImage, image_clean
 
 from .exceptions import EditConflict, NotPermitted, WrongState
 from .models import Branch, Case, EditorImage, Theme
 from .selectors import branches_for_user, membership_role
 from .tasks import case_cover_thumbnail
+
+if TYPE_CHECKING:
+    from campaigns.models import Campaign
 
 
 @dataclass
@@ -23,6 +28,8 @@ class CaseContent:
     lead: str = ""
     body: str = ""
     themes: list[Theme] = field(default_factory=list)
+    # The call for cases the case answers, if any.
+    campaign: "Campaign | None" = None
     # A new cover, already checked and re-encoded; None keeps the current one.
     cover: CleanImage | None = None
     remove_cover: bool = False
@@ -39,6 +46,10 @@ def _require_member(*, user, branch: Branch) -> str:
 
 def _apply_content(case: Case, content: CaseContent) -> bool:
     """Copy `content` onto `case`; True when a new cover needs a thumbnail."""
+    new_campaign = content.campaign.pk if content.campaign else None
+    if new_campaign is not None and new_campaign != case.campaign_id:
+        campaign_require_accepting(campaign=content.campaign, branch=case.branch)
+    case.campaign = content.campaign
     case.title = content.title
     case.tagline = content.tagline
     case.author_name = content.author_name

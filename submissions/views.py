@@ -11,6 +11,8 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
+from campaigns.selectors import open_calls_for
+from campaigns.services import NotAccepting
 from casehub.views import service_run
 from review.models import CaseEvent
 from review.selectors import case_timeline
@@ -55,6 +57,7 @@ class CaseListView(LoginRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
         context["branches"] = branches_for_user(user=self.request.user)
+        context["open_calls"] = open_calls_for(branches=context["branches"])
         query = self.request.GET.copy()
         query.pop("page", None)
         context["query_string"] = query.urlencode()
@@ -74,7 +77,9 @@ class CaseCreateView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
-        return self.render(CaseForm(branches=self.branches))
+        # ?campaign= comes from an open call's "write a case" link.
+        initial = {"campaign": request.GET.get("campaign", "")[:12]}
+        return self.render(CaseForm(branches=self.branches, initial=initial))
 
     def post(self, request):
         form = CaseForm(request.POST, request.FILES, branches=self.branches)
@@ -88,6 +93,9 @@ class CaseCreateView(LoginRequiredMixin, View):
             )
         except NotPermitted as error:
             raise PermissionDenied(error.message) from error
+        except NotAccepting as error:
+            form.add_error("campaign", error.message)
+            return self.render(form)
         messages.success(request, _("The draft has been saved."))
         return redirect(_after_save_url(request, case))
 
@@ -123,6 +131,9 @@ class CaseUpdateView(MemberCaseMixin, View):
             )
         except EditConflict as conflict:
             return self.render_conflict(form, conflict)
+        except NotAccepting as error:
+            form.add_error("campaign", error.message)
+            return self.render(form, case)
         except CaseActionError as error:
             messages.error(request, error.message)
             return redirect(case)

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest import mock
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -6,7 +7,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_save
 from review import services as review
 from review.setup import default_roles_ensure
 from showcase.models import Series
@@ -28,8 +32,10 @@ class Command(BaseCommand):
         themes = self._themes()
         branches = self._branches()
         users = self._accounts(branches)
-        created = self._cases(users, themes)
-        issues = self._showcase(users["editor1"])
+        series = self._series()
+        campaign = self._campaign(series, users["editor1"])
+        created = self._cases(users, themes, campaign)
+        issues = self._showcase(series, users["editor1"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(branches)} organisations, "
@@ -85,9 +91,37 @@ class Command(BaseCommand):
             users[username] = user
         return users
 
-    def _cases(self, users, themes):
+    def _series(self):
+        series, _ = Series.objects.get_or_create(
+            slug=demo.SERIES["slug"],
+            defaults={
+                key: value for key, value in demo.SERIES.items() if key != "slug"
+            },
+        )
+        return series
+
+    def _campaign(self, series, editor):
+        """This year's call, open for the past weeks and the next ten days."""
+        campaign = Campaign.objects.filter(title=demo.CAMPAIGN["title"]).first()
+        if campaign is not None:
+            return campaign
+        today = timezone.localdate()
+        return campaign_save(
+            acting_user=editor,
+            title=demo.CAMPAIGN["title"],
+            description=demo.CAMPAIGN["description"],
+            series=series,
+            opens_on=today - timedelta(days=demo.HISTORY_DAYS),
+            closes_on=today + timedelta(days=10),
+        )
+
+    def _cases(self, users, themes, campaign):
         created = 0
-        for spec in demo.CASES:
+        # The demo's story took place over the past weeks: a case every three
+        # days, a step of it every one to two and a half days, so queues,
+        # overdue cases and the statistics look as they would in use.
+        started = timezone.now() - timedelta(days=demo.HISTORY_DAYS - 3)
+        for index, spec in enumerate(demo.CASES):
             writer = users[spec["writer"]]
             branch = writer.memberships.get().branch
             if Case.objects.filter(branch=branch, title=spec["title"]).exists():
@@ -102,11 +136,15 @@ class Command(BaseCommand):
                     lead=spec["lead"],
                     body=spec["body"],
                     themes=[themes[name] for name in spec["themes"]],
+                    campaign=campaign,
                 ),
             )
             secretary = branch.memberships.get(role=Membership.Role.SECRETARY).user
-            for step in spec["steps"]:
-                self._step(case, step, secretary, users)
+            moment = started + timedelta(days=3 * index)
+            for number, step in enumerate(spec["steps"]):
+                moment += timedelta(hours=18 + 11 * ((index + number) % 4))
+                with mock.patch("django.utils.timezone.now", return_value=moment):
+                    self._step(case, step, secretary, users)
             created += 1
         return created
 
@@ -134,14 +172,8 @@ class Command(BaseCommand):
                 comment=comment,
             )
 
-    def _showcase(self, editor) -> int:
-        """The series, three issues already out and one planned for the next slot."""
-        series, _ = Series.objects.get_or_create(
-            slug=demo.SERIES["slug"],
-            defaults={
-                key: value for key, value in demo.SERIES.items() if key != "slug"
-            },
-        )
+    def _showcase(self, series, editor) -> int:
+        """Three issues already out and one planned for the next slot."""
         if series.issues.exists():
             return 0
         next_slot = upcoming_slots(series=series, count=1)[0]

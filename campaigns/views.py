@@ -1,0 +1,170 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import ListView
+
+from casehub.tables import FORMATS, Table, table_response
+from casehub.views import service_run
+from review.selectors import is_editor, stages_for_reviewer
+
+from .forms import CampaignForm, ExtensionForm
+from .models import Campaign
+from .selectors import (
+    campaign_published_cases,
+    campaigns_with_counts,
+    participation,
+    participation_summary,
+)
+from .services import campaign_save, extension_grant
+
+
+def is_department(user) -> bool:
+    """Reviewers and editors: the people the department's views are for."""
+    return is_editor(user) or stages_for_reviewer(user=user).exists()
+
+
+class DepartmentRequiredMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_department(request.user):
+            raise PermissionDenied(_("Only reviewers and editors may see this page."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class EditorRequiredMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_editor(request.user):
+            raise PermissionDenied(_("Only editors may manage calls for cases."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class CampaignListView(DepartmentRequiredMixin, ListView):
+    template_name = "campaigns/campaign_list.html"
+    context_object_name = "campaigns"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return campaigns_with_counts()
+
+
+class CampaignDetailView(DepartmentRequiredMixin, View):
+    template_name = "campaigns/campaign_detail.html"
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign.objects.select_related("series"), pk=pk)
+        rows = participation(campaign=campaign)
+        fmt = request.GET.get("format")
+        if fmt in FORMATS:
+            return table_response(
+                participation_table(campaign, rows),
+                fmt,
+                _("%(title)s-participation") % {"title": campaign.title},
+            )
+        return self.render(campaign, rows, ExtensionForm(campaign=campaign))
+
+    def render(self, campaign, rows, extension_form, status=200):
+        context = {
+            "campaign": campaign,
+            "rows": rows,
+            "summary": participation_summary(rows),
+            "extension_form": extension_form,
+            "can_edit": is_editor(self.request.user),
+            "published_count": campaign_published_cases(campaign=campaign).count(),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+
+def participation_table(campaign, rows) -> Table:
+    return Table(
+        title=_("Participation"),
+        columns=[
+            _("Organisation"),
+            _("Stage reached"),
+            _("Cases"),
+            _("Submitted"),
+            _("Extended until"),
+        ],
+        rows=[
+            [
+                row.branch.name,
+                str(row.label),
+                row.cases,
+                row.submitted,
+                row.extended_until.isoformat() if row.extended_until else "",
+            ]
+            for row in rows
+        ],
+    )
+
+
+class CampaignFormView(EditorRequiredMixin, View):
+    template_name = "campaigns/campaign_form.html"
+
+    def get(self, request, pk=None):
+        campaign = self.get_campaign(pk)
+        return self.render(CampaignForm(instance=campaign), campaign)
+
+    def post(self, request, pk=None):
+        campaign = self.get_campaign(pk)
+        form = CampaignForm(request.POST, instance=campaign)
+        if not form.is_valid():
+            return self.render(form, campaign)
+        data = form.cleaned_data
+        saved = []
+
+        def save():
+            saved.append(
+                campaign_save(
+                    acting_user=request.user,
+                    campaign=campaign,
+                    title=data["title"].strip(),
+                    description=data["description"].strip(),
+                    series=data["series"],
+                    opens_on=data["opens_on"],
+                    closes_on=data["closes_on"],
+                    branches=data["branches"],
+                )
+            )
+
+        if not service_run(request, save, success=_("The call for cases is saved.")):
+            return self.render(form, campaign)
+        return redirect(saved[0])
+
+    def get_campaign(self, pk):
+        return get_object_or_404(Campaign, pk=pk) if pk is not None else None
+
+    def render(self, form, campaign):
+        return render(
+            self.request, self.template_name, {"form": form, "campaign": campaign}
+        )
+
+
+class ExtensionGrantView(EditorRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        form = ExtensionForm(request.POST, campaign=campaign)
+        if not form.is_valid():
+            messages.error(request, _("The extension was not granted; see below."))
+            detail = CampaignDetailView()
+            detail.setup(request, pk=pk)
+            return detail.render(
+                campaign, participation(campaign=campaign), form, status=400
+            )
+        data = form.cleaned_data
+        service_run(
+            request,
+            lambda: extension_grant(
+                campaign=campaign,
+                branch=data["branch"],
+                until=data["until"],
+                reason=data["reason"].strip(),
+                acting_user=request.user,
+            ),
+            success=_("%(branch)s may submit until %(until)s.")
+            % {"branch": data["branch"], "until": data["until"].isoformat()},
+        )
+        return redirect(campaign)

@@ -1,0 +1,285 @@
+"""The department's statistics against figures worked out by hand."""
+
+import csv
+import datetime
+import io
+from contextlib import contextmanager
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from review import services as review
+from showcase import services as showcase
+from showcase.models import ViewCount
+from stats.selectors import Period, branch_figures, percentile, stage_figures
+from submissions.models import Membership
+from submissions.services import CaseContent, case_create
+from tests.review.factories import decide, people
+from tests.showcase.factories import series
+from tests.submissions.factories import member, signed_in
+
+pytestmark = pytest.mark.django_db
+
+T0 = timezone.make_aware(datetime.datetime(2026, 3, 2, 9, 0))
+MARCH = Period(datetime.date(2026, 3, 1), datetime.date(2026, 3, 31))
+APRIL = Period(datetime.date(2026, 4, 1), datetime.date(2026, 4, 30))
+DAY = timedelta(days=1)
+
+
+@contextmanager
+def at(moment):
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def written(secretary, title):
+    return case_create(
+        branch=secretary.memberships.get().branch,
+        acting_user=secretary,
+        content=CaseContent(title=title, lead="导语。", body="<p>正文。</p>"),
+    )
+
+
+@pytest.fixture
+def history():
+    """Two organisations' March, and one case of April.
+
+    A: a1 submitted, 2 days at 初审, 1 day at 终审, approved, published;
+       a2 submitted, returned after 1 day, resubmitted, rejected after 4 days.
+    B: b1 submitted, 6 hours at 初审, 1 day at 终审, approved, published;
+       b2 submitted in April, 1 day at 初审, still waiting at 终审.
+    """
+    who = people()
+    a, b = who.secretary, who.other_secretary
+    cases = {}
+    with at(T0):
+        cases["a1"] = written(a, "a1")
+        review.case_submit(case=cases["a1"], acting_user=a)
+    with at(T0 + DAY):
+        cases["a2"] = written(a, "a2")
+        review.case_submit(case=cases["a2"], acting_user=a)
+    with at(T0 + 2 * DAY):
+        decide(cases["a1"], "approve", who.reviewer1)
+        decide(cases["a2"], "return", who.reviewer1)
+    with at(T0 + 3 * DAY):
+        decide(cases["a1"], "approve", who.reviewer2)
+        cases["b1"] = written(b, "b1")
+        review.case_submit(case=cases["b1"], acting_user=b)
+    with at(T0 + 3 * DAY + timedelta(hours=6)):
+        decide(cases["b1"], "approve", who.reviewer1)
+    with at(T0 + 4 * DAY + timedelta(hours=6)):
+        decide(cases["b1"], "approve", who.reviewer2)
+    with at(T0 + 5 * DAY):
+        review.case_resubmit(case=cases["a2"], acting_user=a)
+    with at(T0 + 9 * DAY):
+        decide(cases["a2"], "reject", who.reviewer1)
+        issue = showcase.issue_plan(
+            series=series(),
+            scheduled_at=T0 + 10 * DAY,
+            acting_user=who.editor,
+            cases=[cases["a1"], cases["b1"]],
+        )
+    with at(T0 + 10 * DAY):
+        showcase.issue_publish(issue=issue, acting_user=who.editor)
+    april = timezone.make_aware(datetime.datetime(2026, 4, 2, 10, 0))
+    with at(april):
+        cases["b2"] = written(b, "b2")
+        review.case_submit(case=cases["b2"], acting_user=b)
+    with at(april + DAY):
+        decide(cases["b2"], "approve", who.reviewer1)
+    ViewCount.objects.create(case=cases["a1"], count=5)
+    ViewCount.objects.create(case=cases["b1"], count=7)
+    for case in cases.values():
+        case.refresh_from_db()
+    return who, cases
+
+
+def figures_of(rows):
+    return {
+        row.branch.name: (
+            row.submitted,
+            row.returned,
+            row.rejected,
+            row.approved,
+            row.published,
+            row.overdue,
+            row.views,
+        )
+        for row in rows
+    }
+
+
+class FigureTests:
+    def test_per_organisation_in_march(self, history):
+        _who, cases = history
+        a, b = cases["a1"].branch.name, cases["b1"].branch.name
+        rows = branch_figures(period=MARCH)
+        # submitted, returned, rejected, approved, published, overdue now, views
+        assert figures_of(rows) == {a: (2, 1, 1, 1, 1, 0, 5), b: (1, 0, 0, 1, 1, 1, 7)}
+        rates = {row.branch.name: row.approval_rate for row in rows}
+        assert rates == {a: 0.5, b: 1.0}
+
+    def test_per_organisation_in_april(self, history):
+        _who, cases = history
+        a, b = cases["a1"].branch.name, cases["b1"].branch.name
+        rows = branch_figures(period=APRIL)
+        assert figures_of(rows) == {a: (0, 0, 0, 0, 0, 0, 5), b: (1, 0, 0, 0, 0, 1, 7)}
+        assert [row.approval_rate for row in rows] == [None, None]
+
+    def test_time_in_each_stage(self, history):
+        stages = {s.stage.name: s for s in stage_figures(period=MARCH)}
+        first, final = stages["初审"], stages["终审"]
+        # 初审 stays ended in March: 2 days, 1 day, 4 days, 6 hours.
+        assert sorted(first.durations) == [
+            timedelta(hours=6),
+            DAY,
+            2 * DAY,
+            4 * DAY,
+        ]
+        assert (first.median, first.p90) == (DAY, 4 * DAY)
+        assert (final.count, final.median, final.p90) == (2, DAY, DAY)
+        april = {s.stage.name: s for s in stage_figures(period=APRIL)}
+        # b2's stay at 终审 has not ended: only its 初审 day counts.
+        assert (april["初审"].durations, april["终审"].durations) == ([DAY], [])
+
+    def test_a_call_narrows_the_figures_to_its_cases(self, history):
+        who, cases = history
+        from campaigns.services import campaign_save
+
+        campaign = campaign_save(
+            acting_user=who.editor,
+            title="征集",
+            description="",
+            series=cases["a1"].issues.get().series,
+            opens_on=datetime.date(2026, 1, 1),
+            closes_on=datetime.date(2026, 12, 31),
+        )
+        cases["a2"].__class__.objects.filter(pk=cases["a2"].pk).update(
+            campaign=campaign
+        )
+        rows = figures_of(branch_figures(period=MARCH, campaign=campaign))
+        assert rows[cases["a2"].branch.name] == (1, 1, 1, 0, 0, 0, 0)
+        assert rows[cases["b1"].branch.name] == (0, 0, 0, 0, 0, 0, 0)
+        stages = {
+            s.stage.name: s for s in stage_figures(period=MARCH, campaign=campaign)
+        }
+        assert sorted(stages["初审"].durations) == [DAY, 4 * DAY]
+
+    def test_percentile_by_nearest_rank(self):
+        assert percentile([], 50) is None
+        assert percentile([3, 1, 2], 50) == 2
+        assert percentile([1, 2, 3, 4], 50) == 2
+        assert percentile([1, 2, 3, 4], 90) == 4
+        assert percentile(list(range(1, 11)), 90) == 9
+
+
+def dashboard_queries(client, query="") -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/statistics/{query}")
+    assert response.status_code == 200
+    return len(queries)
+
+
+class DashboardTests:
+    def test_shows_the_figures_and_three_charts(self, history):
+        who, _cases = history
+        page = signed_in(who.reviewer1).get(
+            "/statistics/?start=2026-03-01&end=2026-03-31"
+        )
+        html = page.content.decode()
+        assert html.count('<svg class="chart"') == 3
+        assert "<script" not in html.split("<main", 1)[1].split("</main>")[0]
+        assert "各审核阶段用时" in html and "通过率" in html
+        assert "1.0 天" in html and "4.0 天" in html  # 初审 median and p90
+
+    def test_the_query_count_does_not_grow_with_the_cases(self, history):
+        who, _cases = history
+        client = signed_in(who.editor)
+        query = "?start=2026-03-01&end=2026-04-30"
+        before = dashboard_queries(client, query)
+        more = member(Membership.Role.SECRETARY, username="more")
+        with at(T0 + 12 * DAY):
+            for number in range(12):
+                case = written(more, f"more{number}")
+                review.case_submit(case=case, acting_user=more)
+                if number % 2:
+                    decide(case, "return", who.reviewer1)
+        assert dashboard_queries(client, query) == before
+        assert before <= 15
+
+    def test_tables_download_as_csv_and_excel(self, history):
+        who, cases = history
+        client = signed_in(who.editor)
+        query = "?start=2026-03-01&end=2026-03-31&table=branches"
+        response = client.get(query.replace("?", "/statistics/?") + "&format=csv")
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert "attachment" in response["Content-Disposition"]
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert rows[0][:3] == ["党组织", "已提交", "退回修改"]
+        assert [
+            cases["a1"].branch.name,
+            "2",
+            "1",
+            "1",
+            "1",
+            "1",
+            "50%",
+            "0",
+            "5",
+        ] in rows
+        response = client.get(query.replace("?", "/statistics/?") + "&format=xlsx")
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert sheet["A1"].font.bold
+        values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+        assert [cases["b1"].branch.name, 1, 0, 0, 1, 1, "100%", 1, 7] in values
+        stages = client.get(
+            "/statistics/?start=2026-03-01&end=2026-03-31&table=stages&format=csv"
+        )
+        rows = list(csv.reader(io.StringIO(stages.content.decode("utf-8-sig"))))
+        assert rows[1] == ["初审", "4", "1.0", "4.0"]
+
+    def test_a_spreadsheet_formula_in_a_name_is_made_inert(self, history):
+        who, cases = history
+        branch = cases["a1"].branch
+        branch.name = '=HYPERLINK("http://example.com","x")'
+        branch.save()
+        response = signed_in(who.editor).get(
+            "/statistics/?start=2026-03-01&end=2026-03-31&table=branches&format=csv"
+        )
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert any(row[0] == "'" + branch.name for row in rows)
+
+    def test_a_period_that_makes_no_sense_is_explained(self, history):
+        who, _cases = history
+        client = signed_in(who.editor)
+        for query in (
+            "?start=2026-05-01&end=2026-04-01",
+            "?start=2026-13-45",
+            "?campaign=x",
+        ):
+            response = client.get(f"/statistics/{query}")
+            assert response.status_code == 200
+            assert "form-errors" in response.content.decode()
+        # An unknown table or format is the page itself, not an error.
+        assert client.get("/statistics/?table=nope&format=pdf").status_code == 200
+
+    def test_branch_users_are_refused(self, history):
+        who, _cases = history
+        assert signed_in(who.secretary).get("/statistics/").status_code == 403
+
+
+def test_chart_text_is_escaped():
+    from stats import charts
+
+    svg = charts.bar_chart(
+        title="<b>t</b>",
+        categories=['<script>alert(1)</script>"'],
+        series=[charts.Series("<i>s</i>", [3])],
+    )
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+    assert "<b>" not in svg and "<i>" not in svg
