@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "submissions",
     "review",
     "showcase",
+    "campaigns",
+    "stats",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +158,9 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Built Word exports: kept outside MEDIA_ROOT, since only the person who asked
+# for one (or an editor) may download it, through the exports views.
+EXPORT_ROOT = env.path("EXPORT_ROOT", default=BASE_DIR / "var" / "exports")
 # Uploaded images are re-encoded before they are stored, so serving them from
 # Django is safe; a deployment may hand /media/ to its front web server instead.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
@@ -200,6 +206,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Organisations yet to submit to a call are reminded this many days before it closes.
+CAMPAIGN_REMINDER_DAYS = env.int("CAMPAIGN_REMINDER_DAYS", default=3)
+
 CELERY_BEAT_SCHEDULE = {
     # Reminders are deduplicated per case and day; hourly catches new overdue
     # cases the same day, within office hours.
@@ -211,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
     "showcase-publish-due": {
         "task": "showcase.tasks.issues_publish_due_task",
         "schedule": 60.0,
+    },
+    # Calls for cases closing soon: remind organisations yet to submit.
+    "campaigns-reminders": {
+        "task": "campaigns.tasks.campaign_reminders_send",
+        "schedule": crontab(minute=0, hour=9),
     },
     # Emails whose queueing failed while the broker was down.
     "review-notification-emails-sweep": {
@@ -264,7 +278,11 @@ _CKEDITOR_BASE = {
             },
         ]
     },
-    "image": {"toolbar": ["imageTextAlternative", "|", "toggleImageCaption"]},
+    "image": {
+        "toolbar": ["imageTextAlternative", "|", "toggleImageCaption"],
+        # The formats the server takes; the file picker offers only these.
+        "upload": {"types": ["jpeg", "png", "webp", "gif"]},
+    },
     "table": {"contentToolbar": ["tableColumn", "tableRow", "mergeTableCells"]},
     "link": {"defaultProtocol": "https://"},
 }

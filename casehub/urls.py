@@ -39,8 +39,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("submissions/", include("submissions.urls")),
     path("review/", include("review.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("statistics/", include("stats.urls")),
     path("inbox/", include("review.inbox_urls")),
     path("editor/", include("showcase.editor_urls")),
+    path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
 ]
 
