@@ -210,14 +210,25 @@ def stage_figures(*, period: Period, campaign=None) -> list[StageFigures]:
     if campaign is not None:
         events = events.filter(case__campaign=campaign)
     following = {"partition_by": [F("case_id")], "order_by": [F("created_at"), F("pk")]}
-    stays = events.annotate(
-        left_at=Window(Lead("created_at"), **following),
-        left_stage=Window(Lead("stage_id"), **following),
-    ).values_list("to_stage_id", "created_at", "left_at", "left_stage")
     start, end = period.bounds
-    for stage_id, arrived, left, left_stage in stays:
-        if stage_id is None or left is None or left_stage != stage_id:
-            continue
-        if start <= left < end and stage_id in stages:
+    # Only the stays that ended in the period leave the database. Django puts
+    # filters on window functions in an outer query and all others inside,
+    # before the window is computed, so every condition here is on a window
+    # (SQL equality also leaves out the events that led to no stage).
+    stays = (
+        events.annotate(
+            left_at=Window(Lead("created_at"), **following),
+            left_stage=Window(Lead("stage_id"), **following),
+        )
+        .filter(
+            left_stage=F("to_stage_id"),
+            left_at__gte=start,
+            left_at__lt=end,
+        )
+        .values_list("to_stage_id", "created_at", "left_at")
+        .order_by()
+    )
+    for stage_id, arrived, left in stays:
+        if stage_id in stages:
             stages[stage_id].durations.append(left - arrived)
     return list(stages.values())
