@@ -44,11 +44,22 @@ def _isolated(settings, tmp_path):
     cache.clear()
     # Reads counted in this process belong to the test that made them, and
     # a Redis one test found unreachable is tried afresh by the next.
-    view_counter._local.take()
+    _local_reads_forget()
     page_cache._redis_down_until = 0.0
     yield
     cache.clear()
-    view_counter._local.take()
+    _local_reads_forget()
+
+
+def _local_reads_forget():
+    """Drop this process's pending reads and the timer that would fold them:
+    a fold left running would move the next test's reads behind its back."""
+    local = view_counter._local
+    with local.lock:
+        timer, local.timer = local.timer, None
+    if timer is not None:
+        timer.cancel()
+    local.take()
 
 
 @pytest.fixture

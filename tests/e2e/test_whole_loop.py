@@ -185,7 +185,7 @@ class WholeLoopTests:
         expect(other.page.locator(".case-article__meta")).to_contain_text("浏览量：2")
         page.reload()
         expect(article.locator(".case-article__meta")).to_contain_text("浏览量：2")
-        assert views_fold() == 2
+        views_fold()
         case.refresh_from_db()
         assert case.views.count == 2
 
