@@ -10,7 +10,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from campaigns import tasks
-from campaigns.models import Extension
+from campaigns.models import Campaign, Extension
 from campaigns.selectors import Participation, open_calls_for, participation
 from campaigns.services import NotAccepting, campaign_save, extension_grant
 from review import services as review
@@ -386,3 +386,27 @@ def test_case_content_accepts_a_call(who):
         content=CaseContent(title="征集案例", campaign=campaign),
     )
     assert case.campaign == campaign
+
+
+class CampaignAdminTests:
+    def test_admins_look_up_calls_and_cannot_remove_one_cases_answered(
+        self, client, who, admin_user
+    ):
+        campaign = open_call(who, title="误开的征集")
+        answered = open_call(who, title="已有案例的征集", the_series=campaign.series)
+        for_call(draft(who), answered)
+        client.force_login(admin_user)
+
+        listing = client.get("/admin/campaigns/campaign/")
+        assert listing.status_code == 200
+        assert "误开的征集" in listing.content.decode()
+        assert (
+            client.get(f"/admin/campaigns/campaign/{answered.pk}/change/").status_code
+            == 200
+        )
+        assert client.get("/admin/campaigns/campaign/add/").status_code == 403
+
+        client.post(f"/admin/campaigns/campaign/{answered.pk}/delete/", {"post": "yes"})
+        assert Campaign.objects.filter(pk=answered.pk).exists()
+        client.post(f"/admin/campaigns/campaign/{campaign.pk}/delete/", {"post": "yes"})
+        assert not Campaign.objects.filter(pk=campaign.pk).exists()
