@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.db import transaction
 
 from submissions.admin import ReadOnlyAdmin
 
+from .cache import public_cache_bump
 from .models import Issue, IssueCase, Series, ShowcaseEvent, ViewCount
 
 
@@ -16,6 +18,16 @@ class SeriesAdmin(admin.ModelAdmin):
         "is_active",
     ]
     prepopulated_fields = {"slug": ["name"]}
+
+    # A series' title, column and note appear on every public page of it, and
+    # anonymous readers get those pages from the cache: retire them on change.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(public_cache_bump, robust=True)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(public_cache_bump, robust=True)
 
 
 class IssueCaseInline(admin.TabularInline):

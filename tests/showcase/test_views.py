@@ -200,6 +200,32 @@ class CacheInvalidationTests:
             )
         assert "新的本期说明" in reader().get(issue.get_absolute_url()).content.decode()
 
+    def test_renaming_a_series_in_the_admin_shows_up(
+        self, who, the_series, admin_client
+    ):
+        issue = published_issue(who, the_series)
+        assert (
+            "改过的系列名"
+            not in reader().get(issue.get_absolute_url()).content.decode()
+        )
+        with committed():
+            response = admin_client.post(
+                reverse("admin:showcase_series_change", args=[the_series.pk]),
+                {
+                    "title": "改过的系列名",
+                    "name": the_series.name,
+                    "slug": the_series.slug,
+                    "column": the_series.column,
+                    "editors_note": the_series.editors_note,
+                    "publish_weekday": the_series.publish_weekday,
+                    "publish_time": "09:00",
+                    "is_active": "on",
+                },
+            )
+        assert response.status_code == 302, response.content[:300]
+        for url in (issue.get_absolute_url(), the_series.get_absolute_url()):
+            assert "改过的系列名" in reader().get(url).content.decode(), url
+
 
 class ViewCountTests:
     def test_a_visitor_counts_once_an_hour_and_cached_pages_count(
