@@ -80,9 +80,8 @@ class SeriesFeed(Feed):
     def item_link(self, entry):
         return entry.case_url
 
-    def item_guid(self, entry):
-        return entry.case_url
-
+    # The guid is left to Django: the item's link with the site's domain, so
+    # that it is the absolute permalink RSS asks for.
     item_guid_is_permalink = True
 
     def item_pubdate(self, entry):

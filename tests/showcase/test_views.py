@@ -262,7 +262,10 @@ class FeedSitemapRobotsTests:
         channel = ET.fromstring(response.content).find("channel")
         items = channel.findall("item")
         assert [item.findtext("title") for item in items] == [f"第 1 期 · {case.title}"]
-        assert items[0].findtext("link").endswith(f"/cases/{case.pk}/")
+        link = items[0].findtext("link")
+        assert link.startswith("http") and link.endswith(f"/cases/{case.pk}/")
+        guid = items[0].find("guid")
+        assert guid.text == link and guid.get("isPermaLink") == "true"
         assert items[0].findtext("pubDate")
 
     def test_sitemap_lists_only_published_pages(self, who, the_series):
