@@ -10,7 +10,10 @@ from review.tasks import RETRY
 @shared_task(**RETRY)
 def campaign_reminders_send() -> int:
     """Remind the secretaries of organisations that have not submitted to a
-    call closing within CAMPAIGN_REMINDER_DAYS, at most once a day each."""
+    call closing within CAMPAIGN_REMINDER_DAYS, at most once a day each.
+
+    Returns how many secretaries today's reminders cover; a second run on the
+    same day counts them again but creates and sends nothing new."""
     from django.contrib.auth import get_user_model
 
     from review.models import Notification
