@@ -161,6 +161,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Built Word exports: kept outside MEDIA_ROOT, since only the person who asked
 # for one (or an editor) may download it, through the exports views.
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=BASE_DIR / "var" / "exports")
+# A finished export is a copy of pages anyone may build again: keep it this
+# many days, then remove the file and its job.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # Uploaded images are re-encoded before they are stored, so serving them from
 # Django is safe; a deployment may hand /media/ to its front web server instead.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
@@ -230,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
     "review-notification-emails-sweep": {
         "task": "review.tasks.notification_emails_sweep",
         "schedule": 120.0,
+    },
+    "exports-prune": {
+        "task": "exports.tasks.exports_prune_task",
+        "schedule": crontab(minute=30, hour=3),
     },
     "showcase-views-fold": {
         "task": "showcase.tasks.views_fold_task",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -146,6 +147,27 @@ def _job_finish(job: ExportJob, content: bytes) -> ExportJob:
         job.finished_at = timezone.now()
         job.save()
     return job
+
+
+def exports_prune() -> int:
+    """Remove the exports finished more than EXPORT_KEEP_DAYS ago, and those
+    abandoned that long ago, with their files; return how many jobs went."""
+    cutoff = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    expired = Q(finished_at__lt=cutoff) | Q(finished_at=None, updated_at__lt=cutoff)
+    removed = 0
+    for job in ExportJob.objects.filter(expired).only("pk", "file").iterator():
+        # The row goes first: a file left behind by a failed removal is only
+        # disk space, while a row pointing at no file would be a dead link.
+        deleted, _ = ExportJob.objects.filter(expired, pk=job.pk).delete()
+        if not deleted:
+            continue
+        removed += 1
+        if job.file:
+            try:
+                job.file.delete(save=False)
+            except OSError:
+                logger.exception("Could not remove export file %s", job.file.name)
+    return removed
 
 
 def _job_fail(job: ExportJob, message: str) -> ExportJob:

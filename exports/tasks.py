@@ -16,6 +16,14 @@ RETRY = {
 
 
 @shared_task(**RETRY)
+def exports_prune_task() -> int:
+    """Remove the exports kept longer than EXPORT_KEEP_DAYS (nightly)."""
+    from .services import exports_prune
+
+    return exports_prune()
+
+
+@shared_task(**RETRY)
 def export_job_build_task(job_id: int) -> None:
     """Build the Word file of one export job, reporting progress per case."""
     from .services import export_job_build

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from exports import services
 from exports.models import ExportJob
 from exports.sources import ExportSourceMissing
-from exports.tasks import export_job_build_task
+from exports.tasks import export_job_build_task, exports_prune_task
 from showcase import services as showcase
 from submissions.exceptions import NotPermitted
 from tests.conftest import service_missing
@@ -226,6 +226,74 @@ class ExportBuildTests:
 
     def test_a_missing_job_is_nothing_to_do(self):
         assert services.export_job_build(job_id=987654) is None
+
+
+class ExportPruneTests:
+    def aged(self, job, days, **fields):
+        """Move the job `days` back in time, as if it had been left that long."""
+        moment = timezone.now() - datetime.timedelta(days=days)
+        if job.finished_at is not None or "status" in fields:
+            fields["finished_at"] = moment
+        ExportJob.objects.filter(pk=job.pk).update(updated_at=moment, **fields)
+
+    def test_old_exports_go_with_their_files_and_recent_ones_stay(self, who, settings):
+        settings.EXPORT_KEEP_DAYS = 7
+        issue = two_case_issue(who)
+        with committed():
+            old = request(issue, who.editor)
+        with committed():
+            recent = request(issue, who.editor)
+        old.refresh_from_db()
+        recent.refresh_from_db()
+        self.aged(old, 8)
+        self.aged(recent, 6)
+        failed = request(issue, who.editor)
+        self.aged(failed, 30, status=ExportJob.Status.FAILED)
+        # Queued a month ago and never picked up: nothing will come of it.
+        abandoned = request(issue, who.reviewer1)
+        self.aged(abandoned, 30)
+        waiting = request(issue, who.reviewer2)
+        old_path, recent_path = Path(old.file.path), Path(recent.file.path)
+        assert old_path.exists() and recent_path.exists()
+
+        assert services.exports_prune() == 3
+
+        assert set(ExportJob.objects.values_list("pk", flat=True)) == {
+            recent.pk,
+            waiting.pk,
+        }
+        assert not old_path.exists()
+        assert recent_path.exists()
+
+    def test_the_days_kept_are_a_setting(self, who, settings):
+        with committed():
+            job = request(two_case_issue(who), who.editor)
+        job.refresh_from_db()
+        self.aged(job, 2)
+        settings.EXPORT_KEEP_DAYS = 3
+        assert services.exports_prune() == 0
+        settings.EXPORT_KEEP_DAYS = 1
+        assert services.exports_prune() == 1
+        assert not ExportJob.objects.exists()
+
+    def test_a_file_already_gone_does_not_stop_the_others(self, who, settings):
+        settings.EXPORT_KEEP_DAYS = 7
+        issue = two_case_issue(who)
+        jobs = []
+        for user in (who.editor, who.reviewer1):
+            with committed():
+                jobs.append(request(issue, user))
+        for job in jobs:
+            job.refresh_from_db()
+            self.aged(job, 10)
+        Path(jobs[0].file.path).unlink()
+        assert services.exports_prune() == 2
+        assert not Path(jobs[1].file.path).exists()
+
+    def test_the_pruning_runs_nightly(self, settings):
+        tasks_scheduled = [e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()]
+        assert "exports.tasks.exports_prune_task" in tasks_scheduled
+        assert exports_prune_task.delay().get() == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,9 +1,12 @@
 """The export pages: start, follow, download; and who may do each."""
 
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from exports import services
 from exports.models import DOCX_CONTENT_TYPE, ExportJob
@@ -54,6 +57,10 @@ class ExportFlowTests:
         assert download_url in html
         assert "<progress" not in html
         assert "js/exports.js" not in html
+        kept_until = timezone.localtime(job.finished_at) + timedelta(
+            days=settings.EXPORT_KEEP_DAYS
+        )
+        assert f"可下载至 {kept_until:%Y-%m-%d %H:%M}" in html
 
         status = status_of(client, job)
         assert status["status"] == "done"
