@@ -12,20 +12,44 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// CKEditor passes over a chosen file that is not one of its image types
-// without a word; say why, in the words the server uses for such a file.
+// CKEditor passes over a file that is not one of its image types without a
+// word, whether it was chosen, dropped or pasted; say why, in the words the
+// server uses for such a file.
+function refusedFilesWarn(form, files) {
+  const picker = form.querySelector(".ck-editor input[type=file]");
+  if (!picker || !files.length) {
+    return;
+  }
+  const accepted = picker.accept.split(",");
+  if (files.some((file) => !accepted.includes(file.type))) {
+    window.alert(form.dataset.imageTypesMessage);
+  }
+}
+
 document.addEventListener(
   "change",
   (event) => {
     const input = event.target;
     const form = input.closest("[data-image-types-message]");
-    if (!form || !input.matches(".ck-editor input[type=file]")) {
-      return;
-    }
-    const accepted = input.accept.split(",");
-    if (Array.from(input.files).some((file) => !accepted.includes(file.type))) {
-      window.alert(form.dataset.imageTypesMessage);
+    if (form && input.matches(".ck-editor input[type=file]")) {
+      refusedFilesWarn(form, Array.from(input.files));
     }
   },
   true,
 );
+
+for (const type of ["drop", "paste"]) {
+  document.addEventListener(
+    type,
+    (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      const form = target && target.closest("[data-image-types-message]");
+      if (!form || !target.closest(".ck-editor__editable")) {
+        return;
+      }
+      const transfer = event.dataTransfer || event.clipboardData;
+      refusedFilesWarn(form, transfer ? Array.from(transfer.files) : []);
+    },
+    true,
+  );
+}
