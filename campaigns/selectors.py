@@ -12,6 +12,15 @@ from submissions.models import Branch, Case
 from .models import Campaign, Extension
 
 
+def submitted(prefix: str = "") -> Q:
+    """Cases sent for review and not taken back: a withdrawn case is the
+    branch's own again until it is resubmitted. `prefix` reaches the case
+    through a relation ("cases__")."""
+    return Q(**{f"{prefix}submitted_at__isnull": False}) & ~Q(
+        **{f"{prefix}status": Case.Status.WITHDRAWN}
+    )
+
+
 def campaigns_accepting(*, branches, today: datetime.date | None = None) -> QuerySet:
     """Calls that take cases from any of `branches` today: open, or extended."""
     today = today or timezone.localdate()
@@ -110,7 +119,7 @@ def participation(*, campaign: Campaign) -> list[ParticipationRow]:
         .values("branch_id", "status")
         .annotate(
             cases=Count("pk"),
-            submitted=Count("pk", filter=Q(submitted_at__isnull=False)),
+            submitted=Count("pk", filter=submitted()),
         )
     )
     by_branch: dict[int, dict] = {}
@@ -152,11 +161,10 @@ def participation_summary(rows: list[ParticipationRow]) -> list[tuple[str, str, 
 
 
 def branches_not_submitted(*, campaign: Campaign) -> QuerySet[Branch]:
-    """Expected organisations with no case in the call ever submitted."""
-    submitted = Case.objects.filter(
-        campaign=campaign, branch=OuterRef("pk"), submitted_at__isnull=False
-    )
-    return campaign.branches.filter(is_active=True).exclude(Exists(submitted))
+    """Expected organisations with no case in the call submitted (and not
+    withdrawn since)."""
+    theirs = Case.objects.filter(submitted(), campaign=campaign, branch=OuterRef("pk"))
+    return campaign.branches.filter(is_active=True).exclude(Exists(theirs))
 
 
 def campaign_published_cases(*, campaign: Campaign) -> QuerySet[Case]:
@@ -173,9 +181,7 @@ def campaigns_with_counts() -> QuerySet[Campaign]:
         .annotate(
             expected=Count("branches", distinct=True),
             case_count=Count("cases", distinct=True),
-            submitted=Count(
-                "cases", filter=Q(cases__submitted_at__isnull=False), distinct=True
-            ),
+            submitted=Count("cases", filter=submitted("cases__"), distinct=True),
             published=Count(
                 "cases",
                 filter=Q(cases__status=Case.Status.PUBLISHED),
@@ -212,9 +218,9 @@ def open_calls_for(*, branches, today: datetime.date | None = None) -> list[Open
         .annotate(until=Max("until"))
         .values_list("campaign_id", "until")
     )
-    submitted = set(
+    answered = set(
         Case.objects.filter(
-            campaign__in=campaigns, branch__in=branches, submitted_at__isnull=False
+            submitted(), campaign__in=campaigns, branch__in=branches
         ).values_list("campaign_id", flat=True)
     )
     calls = []
@@ -227,7 +233,7 @@ def open_calls_for(*, branches, today: datetime.date | None = None) -> list[Open
                 campaign=campaign,
                 deadline=deadline,
                 days_left=(deadline - today).days,
-                submitted=campaign.pk in submitted,
+                submitted=campaign.pk in answered,
             )
         )
     return sorted(calls, key=lambda call: (call.deadline, call.campaign.pk))

@@ -11,7 +11,12 @@ from openpyxl import load_workbook
 
 from campaigns import tasks
 from campaigns.models import Campaign, Extension
-from campaigns.selectors import Participation, open_calls_for, participation
+from campaigns.selectors import (
+    Participation,
+    campaigns_with_counts,
+    open_calls_for,
+    participation,
+)
 from campaigns.services import NotAccepting, campaign_save, extension_grant
 from review import services as review
 from review.models import Notification
@@ -92,6 +97,8 @@ class ParticipationTests:
             assert rows[branches[name].pk].state == state, name
         assert rows[branches["returned"].pk].cases == 2
         assert rows[branches["returned"].pk].submitted == 1
+        # Taken back out of review, the case counts as not submitted.
+        assert rows[branches["withdrawn"].pk].submitted == 0
         assert rows[branches["not_started"].pk].cases == 0
 
     def test_the_table_costs_the_same_queries_for_many_cases(
@@ -275,6 +282,18 @@ class ReminderTests:
         with mock.patch("django.utils.timezone.now", return_value=tomorrow):
             tasks.campaign_reminders_send.delay()
         assert reminders.all().count() == 2
+
+    def test_an_organisation_that_withdrew_its_case_is_reminded(self, who):
+        campaign = open_call(who, days_left=1, branches=[who.branch])
+        case = draft(who, campaign=campaign)
+        with committed():
+            review.case_submit(case=case, acting_user=who.secretary)
+        assert tasks.campaign_reminders_send.delay().get() == 0
+        with committed():
+            review.case_withdraw(case=case, acting_user=who.secretary)
+        assert tasks.campaign_reminders_send.delay().get() == 1
+        assert [c.submitted for c in open_calls_for(branches=[who.branch])] == [False]
+        assert campaigns_with_counts().filter(pk=campaign.pk).get().submitted == 0
 
     def test_no_reminder_before_the_window_or_after_the_close(self, who, settings):
         settings.CAMPAIGN_REMINDER_DAYS = 3
