@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Campaign
 
 MAX_DAYS = 366 * 5
+# Nothing happened on the site before this; dates far outside it cannot be
+# turned into times at all (year 1 in UTC, the day after 9999-12-31).
+EARLIEST = datetime.date(2000, 1, 1)
 
 
 class PeriodForm(forms.Form):
@@ -38,6 +41,12 @@ class PeriodForm(forms.Form):
         default_start, default_end = self.default_period()
         start = data.get("start") or default_start
         end = data.get("end") or default_end
+        latest = timezone.localdate() + datetime.timedelta(days=366)
+        if start < EARLIEST or end > latest:
+            raise ValidationError(
+                _("Choose dates from %(earliest)s to %(latest)s.")
+                % {"earliest": EARLIEST.isoformat(), "latest": latest.isoformat()}
+            )
         if end < start:
             raise ValidationError(_("The period must end after it starts."))
         if (end - start).days > MAX_DAYS:

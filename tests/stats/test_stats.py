@@ -261,10 +261,19 @@ class DashboardTests:
             "?start=2026-05-01&end=2026-04-01",
             "?start=2026-13-45",
             "?campaign=x",
+            "?campaign=100000000000000000000000000000",
+            "?start=9999-12-30&end=9999-12-31",
+            "?start=0001-01-01&end=0001-01-02",
+            "?start=1999-12-31",
         ):
             response = client.get(f"/statistics/{query}")
-            assert response.status_code == 200
-            assert "form-errors" in response.content.decode()
+            assert response.status_code == 200, query
+            assert "form-errors" in response.content.decode(), query
+        for fmt in ("csv", "xlsx"):
+            query = f"?start=9999-12-30&end=9999-12-31&table=branches&format={fmt}"
+            assert client.get(f"/statistics/{query}").status_code == 200, query
+        page = client.get("/statistics/?start=1999-12-31").content.decode()
+        assert "请选择 2000-01-01 至" in page
         # An unknown table or format is the page itself, not an error.
         assert client.get("/statistics/?table=nope&format=pdf").status_code == 200
 
