@@ -149,13 +149,9 @@ class ExtensionGrantView(EditorRequiredMixin, View):
         form = ExtensionForm(request.POST, campaign=campaign)
         if not form.is_valid():
             messages.error(request, _("The extension was not granted; see below."))
-            detail = CampaignDetailView()
-            detail.setup(request, pk=pk)
-            return detail.render(
-                campaign, participation(campaign=campaign), form, status=400
-            )
+            return self.refused(campaign, form)
         data = form.cleaned_data
-        service_run(
+        granted = service_run(
             request,
             lambda: extension_grant(
                 campaign=campaign,
@@ -167,4 +163,14 @@ class ExtensionGrantView(EditorRequiredMixin, View):
             success=_("%(branch)s may submit until %(until)s.")
             % {"branch": data["branch"], "until": data["until"].isoformat()},
         )
+        if not granted:
+            return self.refused(campaign, form)
         return redirect(campaign)
+
+    def refused(self, campaign, form):
+        """The call's page again, with what the editor typed still in the form."""
+        detail = CampaignDetailView()
+        detail.setup(self.request, pk=campaign.pk)
+        return detail.render(
+            campaign, participation(campaign=campaign), form, status=400
+        )

@@ -383,6 +383,21 @@ class CampaignPageTests:
         )
         assert response.status_code == 400
         assert "有效的日期" in response.content.decode()
+        # A date the service refuses keeps what was typed, with the reason why.
+        response = client.post(
+            f"/campaigns/{campaign.pk}/extend/",
+            {
+                "branch": who.branch.pk,
+                "until": campaign.closes_on.isoformat(),
+                "reason": "材料尚在补充",
+            },
+        )
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "延期日期须晚于征集截止日，且不能早于今天。" in html
+        assert 'value="材料尚在补充"' in html
+        assert f'value="{campaign.closes_on.isoformat()}"' in html
+        assert not Extension.objects.exists()
         until = campaign.closes_on + timedelta(days=7)
         client.post(
             f"/campaigns/{campaign.pk}/extend/",
