@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 from django.http import HttpResponse
 
+from .text import xml_fit
+
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -30,7 +32,7 @@ def _cell(value):
         return str(value)
     if isinstance(value, int | float):
         return value
-    text = str(value)
+    text = xml_fit(str(value))
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text

@@ -30,6 +30,7 @@ from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt, RGBColor
 from PIL import Image
 
+from casehub.text import xml_fit
 from showcase.counter import views_pending
 
 from .sources import ExportSource
@@ -338,7 +339,7 @@ def _case_write(writer: "_HtmlWriter", case) -> None:
         for number, line in enumerate(paragraph_text.split("\n")):
             if number:
                 paragraph.add_run().add_break()
-            paragraph.add_run(line)
+            paragraph.add_run(xml_fit(line))
     writer.write(body, case.body, style="Case Body", width=TEXT_WIDTH)
 
 
@@ -407,16 +408,14 @@ class _TreeBuilder(HTMLParser):
         self.stack = [self.root]
 
     def handle_starttag(self, tag, attrs):
-        node = _Node(tag, {name: value or "" for name, value in attrs}, [])
+        node = _Node(tag, _attributes(attrs), [])
         self.stack[-1].children.append(node)
         # Deeper nesting than any editor makes is flattened, not followed.
         if tag not in VOID_TAGS and len(self.stack) < MAX_DEPTH:
             self.stack.append(node)
 
     def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(
-            _Node(tag, {name: value or "" for name, value in attrs}, [])
-        )
+        self.stack[-1].children.append(_Node(tag, _attributes(attrs), []))
 
     def handle_endtag(self, tag):
         for depth in range(len(self.stack) - 1, 0, -1):
@@ -425,7 +424,11 @@ class _TreeBuilder(HTMLParser):
                 return
 
     def handle_data(self, data):
-        self.stack[-1].children.append(data)
+        self.stack[-1].children.append(xml_fit(data))
+
+
+def _attributes(attrs) -> dict[str, str]:
+    return {name: xml_fit(value or "") for name, value in attrs}
 
 
 def html_tree(html: str) -> _Node:
@@ -472,7 +475,7 @@ class _HtmlWriter:
 
     def add(self, container, style: str, text: str = ""):
         """A new paragraph of `style` at the end of `container`."""
-        paragraph = container.add_paragraph(text)
+        paragraph = container.add_paragraph(xml_fit(text))
         self.restyle(paragraph, style)
         return paragraph
 

@@ -1,22 +1,18 @@
-import re
-
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Rss201rev2Feed
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 
+from casehub.text import xml_fit
 from submissions.models import Case
 
 from .models import Issue, IssueCase
 from .selectors import series_get
 
-# XML 1.0 has no place for C0 control characters other than tab and newlines.
-XML_UNFIT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
 
 def _xml_fit(value):
     if isinstance(value, str):
-        return XML_UNFIT.sub("", value)
+        return xml_fit(value)
     if isinstance(value, list | tuple):
         return [_xml_fit(part) for part in value]
     return value

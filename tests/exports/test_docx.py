@@ -217,6 +217,25 @@ class BodyConversionTests:
         document = self.one_case(who, body)
         assert styled(document, "Case Body") == ["深处"]
 
+    def test_control_characters_pasted_into_a_case_are_left_out(self, who):
+        # XML cannot carry them; one of them must not fail the whole export.
+        issue = issue_with_cases(
+            who,
+            {
+                "title": "党建\x0b引领",
+                "tagline": "\x08筑基",
+                "author_name": "王\x01宁",
+                "lead": "导\x0c语。",
+                "body": '<p>正\x0b文<a href="https://example.org/\x0b">链接</a></p>',
+            },
+        )
+        document = build(issue)
+        assert styled(document, "Heading 1") == ["党建引领"]
+        assert styled(document, "Tagline") == ["筑基"]
+        assert styled(document, "Lead") == ["导语。"]
+        assert "正文链接" in styled(document, "Case Body")
+        assert "作者：王宁" in styled(document, "Meta Line")[0]
+
     def test_progress_is_reported_after_each_case(self, who):
         issue = issue_with_cases(who, {"title": "甲"}, {"title": "乙"}, {"title": "丙"})
         seen = []

@@ -254,6 +254,20 @@ class DashboardTests:
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert any(row[0] == "'" + branch.name for row in rows)
 
+    def test_a_control_character_in_a_name_does_not_break_the_spreadsheet(
+        self, history
+    ):
+        who, cases = history
+        branch = cases["a1"].branch
+        branch.name = "第一\x0b党支部"
+        branch.save()
+        response = signed_in(who.editor).get(
+            "/statistics/?start=2026-03-01&end=2026-03-31&table=branches&format=xlsx"
+        )
+        assert response.status_code == 200
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert "第一党支部" in [row[0].value for row in sheet.iter_rows(min_row=2)]
+
     def test_a_period_that_makes_no_sense_is_explained(self, history):
         who, _cases = history
         client = signed_in(who.editor)
