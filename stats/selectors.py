@@ -81,12 +81,16 @@ class StageFigures:
 
 
 def percentile(values, p: float):
-    """The p-th percentile by the nearest-rank method; None for no values."""
+    """The p-th percentile, interpolated between the two nearest values as a
+    spreadsheet's MEDIAN and PERCENTILE.INC do, so that the figures can be
+    checked against the download; None for no values."""
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    position = p / 100 * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
 def _events(period: Period, campaign=None):

@@ -141,7 +141,8 @@ class FigureTests:
             2 * DAY,
             4 * DAY,
         ]
-        assert (first.median, first.p90) == (DAY, 4 * DAY)
+        # Between 1 and 2 days; 70% of the way from 2 to 4 days.
+        assert (first.median, first.p90) == (1.5 * DAY, 3.4 * DAY)
         assert (final.count, final.median, final.p90) == (2, DAY, DAY)
         april = {s.stage.name: s for s in stage_figures(period=APRIL)}
         # b2's stay at 终审 has not ended: only its 初审 day counts.
@@ -170,12 +171,16 @@ class FigureTests:
         }
         assert sorted(stages["初审"].durations) == [DAY, 4 * DAY]
 
-    def test_percentile_by_nearest_rank(self):
+    def test_percentile_as_a_spreadsheet_computes_it(self):
+        # The same figures as MEDIAN() and PERCENTILE.INC() in Excel.
         assert percentile([], 50) is None
+        assert percentile([7], 90) == 7
         assert percentile([3, 1, 2], 50) == 2
-        assert percentile([1, 2, 3, 4], 50) == 2
-        assert percentile([1, 2, 3, 4], 90) == 4
-        assert percentile(list(range(1, 11)), 90) == 9
+        assert percentile([1, 9], 50) == 5
+        assert percentile([1, 2, 3, 4], 50) == 2.5
+        assert percentile([1, 2, 3, 4], 90) == pytest.approx(3.7)
+        assert percentile(list(range(1, 11)), 90) == pytest.approx(9.1)
+        assert percentile([DAY, 3 * DAY], 50) == 2 * DAY
 
 
 def dashboard_queries(client, query="") -> int:
@@ -195,7 +200,7 @@ class DashboardTests:
         assert html.count('<svg class="chart"') == 3
         assert "<script" not in html.split("<main", 1)[1].split("</main>")[0]
         assert "各审核阶段用时" in html and "通过率" in html
-        assert "1.0 天" in html and "4.0 天" in html  # 初审 median and p90
+        assert "1.5 天" in html and "3.4 天" in html  # 初审 median and p90
 
     def test_the_query_count_does_not_grow_with_the_cases(self, history):
         who, _cases = history
@@ -241,7 +246,7 @@ class DashboardTests:
             "/statistics/?start=2026-03-01&end=2026-03-31&table=stages&format=csv"
         )
         rows = list(csv.reader(io.StringIO(stages.content.decode("utf-8-sig"))))
-        assert rows[1] == ["初审", "4", "1.0", "4.0"]
+        assert rows[1] == ["初审", "4", "1.5", "3.4"]
 
     def test_a_spreadsheet_formula_in_a_name_is_made_inert(self, history):
         who, cases = history
