@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.db import transaction
 
 from submissions.admin import ReadOnlyAdmin
 
-from .cache import public_cache_bump
+from .cache import public_cache_bump_on_commit
 from .models import Issue, IssueCase, Series, ShowcaseEvent, ViewCount
 
 
@@ -23,11 +22,11 @@ class SeriesAdmin(admin.ModelAdmin):
     # anonymous readers get those pages from the cache: retire them on change.
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        transaction.on_commit(public_cache_bump, robust=True)
+        public_cache_bump_on_commit()
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        transaction.on_commit(public_cache_bump, robust=True)
+        public_cache_bump_on_commit()
 
 
 class IssueCaseInline(admin.TabularInline):

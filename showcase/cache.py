@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import translation
 
 PAGES_KEY = "casehub:pages"
@@ -124,6 +125,12 @@ def public_cache_bump() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:
         cache.set(VERSION_KEY, 2, timeout=None)
+
+
+def public_cache_bump_on_commit() -> None:
+    """Retire every cached public page once the current transaction commits;
+    a cache that cannot be reached then must not undo the saved change."""
+    transaction.on_commit(public_cache_bump, robust=True)
 
 
 def case_pages_drop(case_ids) -> None:

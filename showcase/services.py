@@ -19,7 +19,7 @@ from review.services import case_event_record
 from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Case
 
-from .cache import public_cache_bump
+from .cache import public_cache_bump_on_commit
 from .models import Issue, IssueCase, QueueEntry, Series, ShowcaseEvent
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def issue_update(*, issue: Issue, acting_user, note: str, scheduled_at=None) -> 
     issue.save()
     _log(action=ShowcaseEvent.Action.ISSUE_EDIT, actor=acting_user, issue=issue)
     if issue.status == Issue.Status.PUBLISHED:
-        transaction.on_commit(public_cache_bump, robust=True)
+        public_cache_bump_on_commit()
     return issue
 
 
@@ -258,7 +258,7 @@ def issue_publish(*, issue: Issue, acting_user=None, at=None) -> Issue:
         issue=issue,
         detail=str(issue.number),
     )
-    transaction.on_commit(public_cache_bump, robust=True)
+    public_cache_bump_on_commit()
     return issue
 
 
@@ -292,7 +292,7 @@ def issue_unpublish(*, issue: Issue, acting_user, reason: str) -> Issue:
         issue=issue,
         detail=reason,
     )
-    transaction.on_commit(public_cache_bump, robust=True)
+    public_cache_bump_on_commit()
     return issue
 
 
