@@ -15,6 +15,12 @@ DOCX_CONTENT_TYPE = (
 )
 
 
+def export_keep_period() -> timedelta:
+    """How long a finished export stays downloadable (read on each use, so a
+    changed setting is followed at once)."""
+    return timedelta(days=settings.EXPORT_KEEP_DAYS)
+
+
 def export_file_path(job: "ExportJob", filename: str) -> str:
     # The stored name is ours alone; the reader's file name is `file_name`.
     return f"{job.created_at:%Y/%m}/{job.public_id}.docx"
@@ -99,7 +105,7 @@ class ExportJob(models.Model):
         """When the nightly pruning removes a finished export."""
         if self.finished_at is None:
             return None
-        return self.finished_at + timedelta(days=settings.EXPORT_KEEP_DAYS)
+        return self.finished_at + export_keep_period()
 
     @property
     def percent(self) -> int:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from submissions.exceptions import NotPermitted
 
 from .docx import document_build
-from .models import ExportJob
+from .models import ExportJob, export_keep_period
 from .selectors import may_export
 from .sources import ExportSourceMissing, source_get
 
@@ -152,7 +152,7 @@ def _job_finish(job: ExportJob, content: bytes) -> ExportJob:
 def exports_prune() -> int:
     """Remove the exports finished more than EXPORT_KEEP_DAYS ago, and those
     abandoned that long ago, with their files; return how many jobs went."""
-    cutoff = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    cutoff = timezone.now() - export_keep_period()
     expired = Q(finished_at__lt=cutoff) | Q(finished_at=None, updated_at__lt=cutoff)
     removed = 0
     for job in ExportJob.objects.filter(expired).only("pk", "file").iterator():
