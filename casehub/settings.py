@@ -164,6 +164,10 @@ EXPORT_ROOT = env.path("EXPORT_ROOT", default=BASE_DIR / "var" / "exports")
 # A finished export is a copy of pages anyone may build again: keep it this
 # many days, then remove the file and its job.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+# An export writes a heartbeat after every case, and no case takes more than a
+# few seconds to lay out: an open export silent this many minutes lost its
+# worker, and is built again (the sweep runs every minute).
+EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=3)
 # Uploaded images are re-encoded before they are stored, so serving them from
 # Django is safe; a deployment may hand /media/ to its front web server instead.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
@@ -233,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
     "review-notification-emails-sweep": {
         "task": "review.tasks.notification_emails_sweep",
         "schedule": 120.0,
+    },
+    # Exports whose worker was lost: started again within minutes.
+    "exports-revive-stalled": {
+        "task": "exports.tasks.exports_revive_stalled_task",
+        "schedule": 60.0,
     },
     "exports-prune": {
         "task": "exports.tasks.exports_prune_task",

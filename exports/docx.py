@@ -4,6 +4,12 @@ A heading for the whole export (series and issue, its date, the editor's
 note), then every case on pages of its own: title, tagline, organisation, the
 meta line, the lead, and the body with its numbered sections, lists, tables
 and images. Labels are in the site's language, as on the public page.
+
+The body is the sanitised HTML, which may still say things Word cannot hold (a
+list starting at 3000000000, cells spanning over each other): what is passed
+on to python-docx is clamped to what Word takes. Should one case's layout fail
+all the same, that case alone is written as plain text and reported to the
+caller; the others keep theirs.
 """
 
 import functools
@@ -11,12 +17,14 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
@@ -52,11 +60,14 @@ LINK = RGBColor(0x05, 0x63, 0xC1)
 PAGE_WIDTH, PAGE_HEIGHT = Mm(210), Mm(297)
 MARGIN = Mm(25)
 TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+TEXT_HEIGHT = PAGE_HEIGHT - 2 * MARGIN
 # Pictures are sized as a browser shows them, 96 pixels to the inch.
 EMU_PER_PIXEL = 9525
 # Word refuses tables wider than 63 columns.
 MAX_COLUMNS = 63
 MAX_ROWSPAN = 1000
+# Word's numbering dialog goes no higher (the file format stops at 2**31 - 1).
+MAX_LIST_START = 32767
 
 # python-docx reads these; anything else is converted to PNG first.
 DOCX_IMAGE_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF"})
@@ -96,12 +107,20 @@ _AFTER_SHD = _AFTER_PBDR[1:]
 _AFTER_LANG = ("w:eastAsianLayout", "w:specVanish", "w:oMath")
 
 ProgressCallback = Callable[[int, int], None]
+PlainCallback = Callable[[object], None]
 
 
-def document_build(source: ExportSource, *, progress: ProgressCallback | None = None):
+def document_build(
+    source: ExportSource,
+    *,
+    progress: ProgressCallback | None = None,
+    exported_plainly: PlainCallback | None = None,
+):
     """Return the .docx file of `source` as bytes.
 
-    `progress(done, total)` is called after each case.
+    `progress(done, total)` is called after each case, and
+    `exported_plainly(case)` for a case whose layout could not be written and
+    which is in the document as plain text instead.
     """
     document = Document(BytesIO(_template()))
     properties = document.core_properties
@@ -115,7 +134,8 @@ def document_build(source: ExportSource, *, progress: ProgressCallback | None = 
     _cover_write(writer, source)
     total = len(source.cases)
     for done, case in enumerate(source.cases, start=1):
-        _case_write(writer, case)
+        if not _case_write_or_plain(writer, case) and exported_plainly is not None:
+            exported_plainly(case)
         if progress is not None:
             progress(done, total)
     out = BytesIO()
@@ -324,6 +344,61 @@ def _cover_write(writer: "_HtmlWriter", source: ExportSource) -> None:
         label.paragraph_format.space_before = Pt(18)
         label.add_run(source.note_label).bold = True
         writer.write(body, source.note_html, style="Editors Note", width=TEXT_WIDTH)
+
+
+def _case_write_or_plain(writer: "_HtmlWriter", case) -> bool:
+    """Write `case` with its layout, or as plain text if that fails: True if
+    the layout was kept."""
+    body = writer.document.element.body
+    mark = _content_end(body)
+    try:
+        _case_write(writer, case)
+    except DatabaseError:
+        raise  # not the case's fault: the task tries again later
+    except Exception:
+        logger.exception("export: case %s written as plain text", case.pk)
+    else:
+        return True
+    # Take out what the failed attempt left, then write the text alone.
+    for element in list(body)[mark : _content_end(body)]:
+        body.remove(element)
+    _case_write_plain(writer, case)
+    return False
+
+
+def _content_end(body) -> int:
+    """Where the next paragraph goes: before the section properties, if any."""
+    if len(body) and body[-1].tag == qn("w:sectPr"):
+        return len(body) - 1
+    return len(body)
+
+
+def _case_write_plain(writer: "_HtmlWriter", case) -> None:
+    body = writer.document
+    title = writer.add(body, "Heading 1", case.title)
+    title.paragraph_format.page_break_before = True
+    for text in [*_lead_paragraphs(case.lead), *_plain_paragraphs(case.body)]:
+        writer.add(body, "Case Body", text)
+
+
+# Where a browser would start a new line: the text between them is a paragraph.
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|h[1-6]|li|ul|ol|dl|dt|dd|blockquote|figure|figcaption|caption"
+    r"|table|thead|tbody|tfoot|tr|td|th|hr|br|div|section|pre)\b[^>]*>",
+    re.IGNORECASE,
+)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def _plain_paragraphs(body_html: str) -> list[str]:
+    """The text of sanitised HTML, a paragraph per block, found in one pass
+    each (no tree, so nothing that failed in the layout can fail here)."""
+    paragraphs = []
+    for part in _BLOCK_TAG.split(body_html or ""):
+        text = HTML_SPACES.sub(" ", html_unescape(_ANY_TAG.sub("", part))).strip()
+        if text:
+            paragraphs.append(text)
+    return paragraphs
 
 
 def _case_write(writer: "_HtmlWriter", case) -> None:
@@ -566,7 +641,10 @@ class _HtmlWriter:
         style = LIST_STYLES[ordered][depth - 1]
         numbering = None
         if ordered:
-            numbering = self._numbering_restart(style, _int(node.attrs.get("start"), 1))
+            start = _int(node.attrs.get("start"), 1)
+            numbering = self._numbering_restart(
+                style, min(max(start, 0), MAX_LIST_START)
+            )
         inner = replace(context, list_level=level)
         for child in node.children:
             if isinstance(child, str):
@@ -627,7 +705,7 @@ class _HtmlWriter:
         numbering = self.document.part.numbering_part.element
         abstract_id = numbering.num_having_numId(style_num_id).abstractNumId.val
         num = numbering.add_num(abstract_id)
-        num.add_lvlOverride(ilvl=0).add_startOverride(max(0, start))
+        num.add_lvlOverride(ilvl=0).add_startOverride(start)
         return num.numId
 
     # Tables
@@ -739,8 +817,15 @@ class _HtmlWriter:
         if image is None:
             return
         data, (width_px, height_px) = image
-        width = min(width_px * EMU_PER_PIXEL, context.width)
-        height = int(height_px * width / width_px)
+        # As a browser shows it, but never wider than the column or taller
+        # than the page.
+        scale = min(
+            1.0,
+            context.width / (width_px * EMU_PER_PIXEL),
+            TEXT_HEIGHT / (height_px * EMU_PER_PIXEL),
+        )
+        width = max(1, int(width_px * EMU_PER_PIXEL * scale))
+        height = max(1, int(height_px * EMU_PER_PIXEL * scale))
         run = line.paragraph.add_run()
         try:
             run.add_picture(data, width=Emu(width), height=Emu(height))
@@ -820,11 +905,25 @@ def _table_grid(rows: list[_Node]):
                 column += 1
             if column >= MAX_COLUMNS:
                 break
-            colspan = min(_int(cell.attrs.get("colspan"), 1), MAX_COLUMNS - column)
-            rowspan = min(
+            wanted_columns = min(
+                _int(cell.attrs.get("colspan"), 1), MAX_COLUMNS - column
+            )
+            wanted_rows = min(
                 _int(cell.attrs.get("rowspan"), 1), len(rows) - row_index, MAX_ROWSPAN
             )
-            colspan, rowspan = max(colspan, 1), max(rowspan, 1)
+            # Word merges rectangles only: a span stops where it would run
+            # into a cell an earlier span already covers.
+            colspan = 1
+            while (
+                colspan < wanted_columns and (row_index, column + colspan) not in taken
+            ):
+                colspan += 1
+            rowspan = 1
+            while rowspan < wanted_rows and not any(
+                (row_index + rowspan, spanned) in taken
+                for spanned in range(column, column + colspan)
+            ):
+                rowspan += 1
             for spanned_row in range(row_index, row_index + rowspan):
                 for spanned_column in range(column, column + colspan):
                     taken.add((spanned_row, spanned_column))

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,12 @@ def export_keep_period() -> timedelta:
     """How long a finished export stays downloadable (read on each use, so a
     changed setting is followed at once)."""
     return timedelta(days=settings.EXPORT_KEEP_DAYS)
+
+
+def export_stale_period() -> timedelta:
+    """How long an open export may go without a sign of life before it is
+    taken for lost and built again."""
+    return timedelta(minutes=settings.EXPORT_STALE_MINUTES)
 
 
 def export_file_path(job: "ExportJob", filename: str) -> str:
@@ -60,6 +67,20 @@ class ExportJob(models.Model):
     done_count = models.PositiveIntegerField(_("cases done"), default=0)
     total_count = models.PositiveIntegerField(_("cases in all"), default=0)
     error_message = models.TextField(_("error message"), blank=True)
+    # What the reader should know about a finished file, one sentence each
+    # (a case exported as plain text).
+    notes = models.JSONField(_("notes"), default=list, blank=True)
+    # Which build of the job is the current one: a task carries the number it
+    # was sent for, and a task for an earlier build does nothing.
+    build = models.PositiveIntegerField(_("build"), default=1)
+    # The Celery task that took up the current build: the same task delivered
+    # again had its worker lost; another one for the same build is a spare.
+    build_task_id = models.CharField(_("build task"), max_length=255, blank=True)
+    # Builds lost with their worker: each one is started again, up to a limit.
+    interruptions = models.PositiveSmallIntegerField(_("interruptions"), default=0)
+    # Written when the job is queued, started and after each case: an open
+    # job whose heartbeat is older than EXPORT_STALE_MINUTES was lost.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
     file = models.FileField(
         _("file"),
         storage=export_storage,
@@ -99,6 +120,27 @@ class ExportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def is_stalled(self) -> bool:
+        """Open, and no sign of life for longer than a build ever pauses."""
+        return (
+            self.status in self.OPEN
+            and self.heartbeat_at < timezone.now() - export_stale_period()
+        )
+
+    def notice(self) -> str:
+        """What the page says about an open job that was interrupted."""
+        if self.status not in self.OPEN:
+            return ""
+        if self.is_stalled:
+            return gettext(
+                "The export has stopped. It is started again automatically "
+                "within a few minutes, or you can start it again now."
+            )
+        if self.interruptions:
+            return gettext("The export was interrupted and is being built again…")
+        return ""
 
     @property
     def kept_until(self):

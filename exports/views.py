@@ -67,6 +67,8 @@ class ExportJobStatusView(LoginRequiredMixin, View):
                 if done
                 else None,
                 "error": job.error_message,
+                "notice": job.notice(),
+                "stalled": job.is_stalled,
             },
             json_dumps_params={"ensure_ascii": False},
         )

@@ -75,3 +75,18 @@ def gif_script_polyglot():
     data = image_bytes("GIF", size=(0x2A2F, 1))
     assert data[6:8] == b"/*"
     return data + b"*/=alert(document.cookie);"
+
+
+def gif_canvas_bomb(width, height, frames):
+    """An animated GIF of a few hundred bytes: a `width` × `height` canvas and
+    `frames` frames of one pixel each, every one decoded onto the whole canvas."""
+    out = bytearray(b"GIF89a")
+    out += struct.pack("<HHBBB", width, height, 0x80, 0, 0)
+    out += b"\x00\x00\x00\xff\xff\xff"  # a global table of two colours
+    out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop for ever
+    for _ in range(frames):
+        out += b"\x21\xf9\x04\x00\x01\x00\x00\x00"  # shown for 10 ms
+        out += b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
+        out += b"\x02\x02\x44\x01\x00"  # LZW: clear, colour 0, end
+    out += b"\x3b"
+    return bytes(out)

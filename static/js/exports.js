@@ -9,11 +9,15 @@
   const bar = panel.querySelector("[data-export-bar]");
   const text = panel.querySelector("[data-export-progress]");
   const status = panel.querySelector("[data-export-status]");
+  const notice = panel.querySelector("[data-export-notice]");
+  const stalled = panel.dataset.exportStalled === "true";
   let delay = 1000;
 
   const show = (job) => {
     status.textContent = job.status_display;
     text.textContent = job.progress_text;
+    notice.textContent = job.notice;
+    notice.hidden = !job.notice;
     if (job.status === "running" && job.total > 0) {
       bar.max = job.total;
       bar.value = job.done;
@@ -30,7 +34,8 @@
       });
       if (response.ok) {
         const job = await response.json();
-        if (job.finished) {
+        // A stalled job's page offers to start it again; one that moves does not.
+        if (job.finished || job.stalled !== stalled) {
           window.location.reload();
           return;
         }

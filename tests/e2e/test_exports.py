@@ -28,7 +28,9 @@ class WordExportTests:
     ):
         # Held in the queue until the test builds it, as a busy worker would.
         queued = []
-        monkeypatch.setattr(services, "_build_queue", queued.append)
+        monkeypatch.setattr(
+            services, "_build_queue", lambda job_id, build: queued.append(job_id)
+        )
         editor = visitor()
         page = editor.page
         page.clock.install()

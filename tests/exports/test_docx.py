@@ -8,7 +8,7 @@ from django.utils import translation
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
-from exports.docx import document_build
+from exports.docx import MAX_DEPTH, document_build
 from exports.sources import issue_source
 from tests.showcase.factories import published_issue, series
 
@@ -213,9 +213,58 @@ class BodyConversionTests:
         assert [run.font.subscript for run in water.runs] == [None, True, None]
 
     def test_deep_nesting_is_flattened_not_followed(self, who):
-        body = "<p>" + "<strong>" * 2000 + "深处" + "</strong>" * 2000 + "</p>"
+        # Deeper than the exporter follows, within what the sanitiser lets in.
+        levels = MAX_DEPTH + 20
+        body = "<p>" + "<strong>" * levels + "深处" + "</strong>" * levels + "</p>"
         document = self.one_case(who, body)
         assert styled(document, "Case Body") == ["深处"]
+
+    @pytest.mark.parametrize(
+        ("body", "start"),
+        [
+            ('<ol start="3000000000"><li>甲</li><li>乙</li></ol>', 32767),
+            ('<ol start="-3000000000"><li>甲</li><li>乙</li></ol>', 0),
+            ('<ol start="12"><li>甲</li><li>乙</li></ol>', 12),
+        ],
+    )
+    def test_a_list_starts_where_word_can_count(self, who, body, start):
+        document = self.one_case(who, body)
+        assert styled(document, "List Number") == ["甲", "乙"]
+        num_id = document.paragraphs[-1]._p.pPr.numPr.numId.val
+        numbering = document.part.numbering_part.element
+        starts = numbering.num_having_numId(num_id).xpath(".//w:startOverride/@w:val")
+        assert starts == [str(start)]
+
+    def test_spans_that_run_into_each_other_become_rectangles(self, who):
+        body = (
+            '<table><tr><td>甲</td><td rowspan="3000000000">乙</td></tr>'
+            '<tr><td colspan="3000000000">丙</td></tr>'
+            '<tr><td colspan="-5" rowspan="-1">丁</td><td>戊</td></tr></table>'
+        )
+        document = self.one_case(who, body)
+        (table,) = document.tables
+        # As a browser lays it out: 戊 moves past the column 乙 covers.
+        assert [[cell.text for cell in row.cells] for row in table.rows] == [
+            ["甲", "乙", ""],
+            ["丙", "乙", ""],
+            ["丁", "乙", "戊"],
+        ]
+
+    def test_a_picture_never_runs_off_the_page(self, who):
+        media_image("uploads/tall.png", size=(20, 40000))
+        document = self.one_case(
+            who,
+            '<p><img src="/media/uploads/tall.png" width="99999999999" '
+            'height="-1"></p>',
+        )
+        (shape,) = document.inline_shapes
+        assert shape.height == Mm(297 - 50)
+        assert 0 < shape.width < Mm(1)
+
+    def test_absurd_nesting_exports(self, who):
+        body = "<ul><li>" * 30 + "<table><tr><td>" + "<blockquote>" * 30 + "深处"
+        document = self.one_case(who, body)
+        assert "深处" in document.element.body.xpath("string(.)")
 
     def test_control_characters_pasted_into_a_case_are_left_out(self, who):
         # XML cannot carry them; one of them must not fail the whole export.

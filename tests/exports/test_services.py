@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from exports import services
-from exports.models import ExportJob
+from exports.models import ExportJob, export_stale_period
 from exports.sources import ExportSourceMissing
-from exports.tasks import export_job_build_task, exports_prune_task
+from exports.tasks import (
+    export_job_build_task,
+    exports_prune_task,
+    exports_revive_stalled_task,
+)
 from showcase import services as showcase
 from submissions.exceptions import NotPermitted
 from tests.conftest import service_missing
@@ -35,6 +40,12 @@ def in_chinese(message: str) -> str:
 
 def request(issue, user):
     return services.export_request(kind="issue", object_id=issue.pk, acting_user=user)
+
+
+def stalled(job, **fields):
+    """Make `job` silent for longer than EXPORT_STALE_MINUTES."""
+    moment = timezone.now() - export_stale_period() - timedelta(seconds=1)
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=moment, **fields)
 
 
 class ExportRequestTests:
@@ -84,17 +95,39 @@ class ExportRequestTests:
         assert first.status == second.status == ExportJob.Status.DONE
         assert first.file.name != second.file.name
 
-    def test_a_job_that_stopped_moving_is_given_up_and_started_again(self, who):
+    def test_asking_again_for_a_stalled_job_builds_it_afresh(
+        self, who, django_capture_on_commit_callbacks
+    ):
         issue = two_case_issue(who)
         stuck = request(issue, who.editor)
-        ExportJob.objects.filter(pk=stuck.pk).update(
-            updated_at=timezone.now() - services.STALE_AFTER - datetime.timedelta(1)
+        # Its worker was killed at case 1 of 2, three minutes and more ago.
+        stalled(stuck, status=ExportJob.Status.RUNNING, done_count=1)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            again = request(issue, who.editor)
+        assert again == stuck
+        assert len(callbacks) == 1
+        again.refresh_from_db()
+        assert again.status == ExportJob.Status.DONE
+        assert (again.build, again.interruptions) == (2, 1)
+        assert again.done_count == again.total_count == 2
+        assert ExportJob.objects.count() == 1
+
+    def test_a_job_still_moving_is_left_alone(
+        self, who, django_capture_on_commit_callbacks
+    ):
+        issue = two_case_issue(who)
+        job = request(issue, who.editor)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.RUNNING,
+            done_count=1,
+            heartbeat_at=timezone.now() - export_stale_period() + timedelta(seconds=20),
         )
-        fresh = request(issue, who.editor)
-        assert fresh != stuck
-        stuck.refresh_from_db()
-        assert stuck.status == ExportJob.Status.FAILED
-        assert stuck.error_message
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert request(issue, who.editor) == job
+            assert services.exports_revive_stalled() == 0
+        assert callbacks == []
+        job.refresh_from_db()
+        assert (job.status, job.done_count, job.build) == ("running", 1, 1)
 
     def test_only_editors_and_reviewers_may_export(self, who):
         issue = two_case_issue(who)
@@ -125,13 +158,13 @@ class ExportBuildTests:
         seen = []
         build = services.document_build
 
-        def watched(source, *, progress):
+        def watched(source, *, progress, **options):
             def report(done, total):
                 progress(done, total)
                 row = ExportJob.objects.get(pk=job.pk)
                 seen.append((row.status, row.done_count, row.total_count))
 
-            return build(source, progress=report)
+            return build(source, progress=report, **options)
 
         monkeypatch.setattr(services, "document_build", watched)
         export_job_build_task.delay(job.pk)
@@ -177,12 +210,12 @@ class ExportBuildTests:
         build = services.document_build
         inner_runs = []
 
-        def racing(source, *, progress):
+        def racing(source, *, progress, **options):
             if not inner_runs:
                 inner_runs.append(1)
                 # Another delivery of the same job finishes first.
                 services.export_job_build(job_id=job.pk)
-            return build(source, progress=progress)
+            return build(source, progress=progress, **options)
 
         monkeypatch.setattr(services, "document_build", racing)
         export_job_build_task.delay(job.pk)
@@ -194,7 +227,7 @@ class ExportBuildTests:
         issue = two_case_issue(who)
         job = request(issue, who.editor)
 
-        def broken(source, *, progress):
+        def broken(source, *, progress, **options):
             raise ValueError("bad document")
 
         monkeypatch.setattr(services, "document_build", broken)
@@ -325,4 +358,213 @@ class ExportRequestRaceTests:
         assert len(set(jobs)) == 1
         job = ExportJob.objects.get()
         assert job.status == ExportJob.Status.DONE
+        assert len(list(Path(settings.EXPORT_ROOT).rglob("*.docx"))) == 1
+
+
+class ExportReviveTests:
+    """The sweep the beat runs every minute, and tasks for builds given up."""
+
+    def test_the_sweep_builds_a_stalled_running_job_again(
+        self, who, settings, django_capture_on_commit_callbacks
+    ):
+        tasks = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+        assert "exports.tasks.exports_revive_stalled_task" in tasks
+        issue = two_case_issue(who)
+        job = request(issue, who.editor)
+        stalled(job, status=ExportJob.Status.RUNNING, done_count=1)
+        fresh = request(issue, who.reviewer1)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert exports_revive_stalled_task.delay().get() == 1
+        job.refresh_from_db()
+        assert job.status == ExportJob.Status.DONE
+        assert (job.build, job.interruptions, job.done_count) == (2, 1, 2)
+        assert job.file
+        fresh.refresh_from_db()
+        assert (fresh.status, fresh.build) == (ExportJob.Status.QUEUED, 1)
+
+    def test_a_queued_job_whose_task_never_came_is_sent_again(
+        self, who, django_capture_on_commit_callbacks
+    ):
+        job = request(two_case_issue(who), who.editor)  # its task never sent
+        stalled(job)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.exports_revive_stalled() == 1
+        job.refresh_from_db()
+        assert job.status == ExportJob.Status.DONE
+        # Not an interruption: the build was never under way.
+        assert (job.build, job.interruptions) == (1, 0)
+
+    def test_the_old_task_of_a_build_given_up_does_nothing(self, who, monkeypatch):
+        issue = two_case_issue(who)
+        with committed():
+            job = request(issue, who.editor)
+        job.refresh_from_db()
+        stalled(job, status=ExportJob.Status.RUNNING, build=2)
+        name = job.file.name
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("built again")
+
+        monkeypatch.setattr(services, "document_build", refuse)
+        # The first build's task, handed back an hour after its worker died.
+        export_job_build_task.delay(job.pk, 1)
+        job.refresh_from_db()
+        assert (job.status, job.build) == (ExportJob.Status.RUNNING, 2)
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.DONE)
+        export_job_build_task.delay(job.pk, 2)
+        job.refresh_from_db()
+        assert job.file.name == name
+
+    def test_a_build_given_up_while_it_runs_stops_and_keeps_nothing(
+        self, who, monkeypatch
+    ):
+        issue = issue_with_cases(who, {"title": "甲"}, {"title": "乙"})
+        job = request(issue, who.editor)
+        build = services.document_build
+
+        def overtaken(source, *, progress, **options):
+            def report(done, total):
+                if done == 1:
+                    # Too slow: the sweep took it for lost and queued build 2.
+                    ExportJob.objects.filter(pk=job.pk).update(
+                        build=2, status=ExportJob.Status.QUEUED
+                    )
+                progress(done, total)
+
+            return build(source, progress=report, **options)
+
+        monkeypatch.setattr(services, "document_build", overtaken)
+        assert services.export_job_build(job_id=job.pk, build=1) is None
+        job.refresh_from_db()
+        assert (job.status, job.build) == (ExportJob.Status.QUEUED, 2)
+        assert not job.file
+        assert not list(Path(settings.EXPORT_ROOT).rglob("*.docx"))
+
+    def test_a_spare_task_for_a_build_in_hand_does_nothing(self, who):
+        job = request(two_case_issue(who), who.editor)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.RUNNING, done_count=1, build_task_id="first-task"
+        )
+        assert (
+            services.export_job_build(job_id=job.pk, build=1, task_id="spare") is None
+        )
+        job.refresh_from_db()
+        assert (job.status, job.done_count, job.interruptions) == ("running", 1, 0)
+
+    def test_a_build_lost_again_and_again_is_given_up(self, who):
+        issue = two_case_issue(who)
+        job = request(issue, who.editor)
+        stalled(
+            job,
+            status=ExportJob.Status.RUNNING,
+            interruptions=services.MAX_INTERRUPTIONS,
+        )
+        assert services.exports_revive_stalled() == 1
+        job.refresh_from_db()
+        assert job.status == ExportJob.Status.FAILED
+        assert job.error_message == in_chinese(
+            "The export was interrupted several times and has been stopped. Try "
+            "again; if it stops again, tell the site's administrators."
+        )
+        # A person asking again gets a new export.
+        assert request(issue, who.editor) != job
+
+    def test_the_same_task_handed_back_after_its_worker_died_counts(self, who):
+        job = request(two_case_issue(who), who.editor)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.RUNNING,
+            build_task_id="task-1",
+            interruptions=services.MAX_INTERRUPTIONS,
+        )
+        # It killed its worker every time: not a fourth time.
+        assert (
+            services.export_job_build(job_id=job.pk, build=1, task_id="task-1") is None
+        )
+        job.refresh_from_db()
+        assert job.status == ExportJob.Status.FAILED
+
+
+class ExportDegradeTests:
+    def test_a_case_that_cannot_be_laid_out_is_exported_plainly(self, who, monkeypatch):
+        from exports import docx
+
+        issue = issue_with_cases(
+            who,
+            {"title": "甲", "body": "<p>正文甲。</p>"},
+            {
+                "title": "乙",
+                "lead": "乙的导语。",
+                "body": "<h2>一、标题</h2><p>第一段<strong>加粗</strong>。</p>"
+                "<ul><li>要点</li></ul>",
+            },
+            {"title": "丙", "body": "<p>正文丙。</p>"},
+        )
+        write = docx._case_write
+
+        def broken_for_one(writer, case):
+            write(writer, case)  # a half-written case is taken out again
+            if case.title == "乙":
+                raise ValueError("python-docx refused something")
+
+        monkeypatch.setattr(docx, "_case_write", broken_for_one)
+        with committed():
+            job = request(issue, who.editor)
+        job.refresh_from_db()
+        assert job.status == ExportJob.Status.DONE
+        assert job.notes == ["案例《乙》的格式无法完整导出，已按纯文本导出。"]
+        document = opened(Path(job.file.path).read_bytes())
+        assert styled(document, "Heading 1") == ["甲", "乙", "丙"]
+        assert styled(document, "Heading 2") == []
+        assert styled(document, "List Bullet") == []
+        assert styled(document, "Case Body") == [
+            "正文甲。",
+            "乙的导语。",
+            "一、标题",
+            "第一段加粗。",
+            "要点",
+            "正文丙。",
+        ]
+
+
+@pytest.mark.django_db(transaction=True)
+class ExportReviveRaceTests:
+    """A stalled job asked for and swept at once, each in its own connection."""
+
+    def test_clicks_and_sweeps_at_once_on_a_stalled_job_start_one_build(
+        self, who, monkeypatch
+    ):
+        if connection.vendor != "postgresql":
+            service_missing("concurrent requests are tested on PostgreSQL")
+        issue = two_case_issue(who)
+        with monkeypatch.context() as lost:
+            # Its task went with a worker that was killed.
+            lost.setattr(services, "_build_queue", lambda job_id, build: None)
+            job = request(issue, who.editor)
+        stalled(job, status=ExportJob.Status.RUNNING, done_count=1)
+        barrier = threading.Barrier(4)
+        jobs, errors = [], []
+
+        def click_or_sweep(index):
+            try:
+                barrier.wait(timeout=10)
+                if index % 2:
+                    services.exports_revive_stalled()
+                else:
+                    jobs.append(request(issue, who.editor).pk)
+            except Exception as error:  # reported below, with the thread's error
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=click_or_sweep, args=(index,)) for index in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        assert set(jobs) == {job.pk}
+        job.refresh_from_db()
+        assert (job.status, job.build, job.interruptions) == ("done", 2, 1)
         assert len(list(Path(settings.EXPORT_ROOT).rglob("*.docx"))) == 1

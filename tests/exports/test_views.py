@@ -105,7 +105,7 @@ class ExportFlowTests:
         seen = []
         build = services.document_build
 
-        def watched(source, *, progress):
+        def watched(source, *, progress, **options):
             def report(done, total):
                 progress(done, total)
                 status = status_of(client, job)
@@ -113,7 +113,7 @@ class ExportFlowTests:
                 seen.append((status["done"], status["total"], status["progress_text"]))
                 assert f'value="{done}"' in page and 'max="3"' in page
 
-            return build(source, progress=report)
+            return build(source, progress=report, **options)
 
         monkeypatch.setattr(services, "document_build", watched)
         services.export_job_build(job_id=job.pk)
@@ -141,6 +141,77 @@ class ExportFlowTests:
         assert "出错了" in html
         assert f'action="{start_url(issue)}"' in html
         assert status_of(client, job)["error"] == "出错了"
+
+
+class ExportInterruptedTests:
+    STOPPED = "导出已中断，系统将在几分钟内自动重新生成，您也可以立即重新生成。"
+    REBUILDING = "导出中断，正在重新生成…"
+
+    def test_a_stalled_job_says_so_and_offers_to_start_again(
+        self, client, who, django_capture_on_commit_callbacks
+    ):
+        issue = two_case_issue(who)
+        client.force_login(who.editor)
+        client.post(start_url(issue))
+        job = ExportJob.objects.get()
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.RUNNING,
+            done_count=1,
+            heartbeat_at=timezone.now() - timedelta(minutes=4),
+        )
+        html = client.get(job.get_absolute_url()).content.decode()
+        assert self.STOPPED in html
+        assert "立即重新生成</button>" in html
+        assert f'action="{start_url(issue)}"' in html
+        assert 'data-export-stalled="true"' in html
+        status = status_of(client, job)
+        assert (status["stalled"], status["notice"]) == (True, self.STOPPED)
+
+        # The button: the same job, built again.
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(start_url(issue))
+        assert response["Location"] == job.get_absolute_url()
+        job.refresh_from_db()
+        assert (job.status, job.build) == (ExportJob.Status.DONE, 2)
+
+    def test_a_job_built_again_says_what_is_happening(self, client, who):
+        issue = two_case_issue(who)
+        client.force_login(who.editor)
+        client.post(start_url(issue))
+        job = ExportJob.objects.get()
+        ExportJob.objects.filter(pk=job.pk).update(build=2, interruptions=1)
+        html = client.get(job.get_absolute_url()).content.decode()
+        assert self.REBUILDING in html
+        assert self.STOPPED not in html
+        assert 'data-export-stalled="false"' in html
+        status = status_of(client, job)
+        assert (status["stalled"], status["notice"]) == (False, self.REBUILDING)
+
+    def test_a_job_on_its_way_has_no_notice(self, client, who):
+        issue = two_case_issue(who)
+        client.force_login(who.editor)
+        client.post(start_url(issue))
+        job = ExportJob.objects.get()
+        html = client.get(job.get_absolute_url()).content.decode()
+        assert self.REBUILDING not in html and self.STOPPED not in html
+        assert status_of(client, job)["notice"] == ""
+
+    def test_a_case_exported_plainly_is_noted_on_the_finished_page(self, client, who):
+        issue = two_case_issue(who)
+        client.force_login(who.editor)
+        client.post(start_url(issue))
+        job = ExportJob.objects.get()
+        ExportJob.objects.filter(pk=job.pk).update(
+            notes=["案例《乙》的格式无法完整导出，已按纯文本导出。"]
+        )
+        services.export_job_build(job_id=job.pk)
+        job.refresh_from_db()
+        assert job.notes == []  # a build that kept every layout has no note
+        ExportJob.objects.filter(pk=job.pk).update(
+            notes=["案例《乙》的格式无法完整导出，已按纯文本导出。"]
+        )
+        html = client.get(job.get_absolute_url()).content.decode()
+        assert "案例《乙》的格式无法完整导出，已按纯文本导出。" in html
 
 
 class ExportPermissionTests:

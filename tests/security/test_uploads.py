@@ -9,6 +9,7 @@ sender added survives. Nobody outside a branch can upload at all.
 
 import io
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from tests.images import (
     SVG_WITH_SCRIPT,
     animated_gif,
     bilevel_png,
+    gif_canvas_bomb,
     gif_script_polyglot,
     image_bytes,
     png_claiming_size,
@@ -50,6 +52,10 @@ pytestmark = pytest.mark.django_db
 NOT_AN_IMAGE = "文件不是 JPEG、PNG、WebP 或 GIF 图片。"
 DAMAGED = "图片已损坏或不完整。"
 TOO_BIG_TO_OPEN = "图片尺寸过大，无法安全打开。"
+GIF_BOMB = (
+    "动图每帧为 6300 × 6300 像素，所有帧合计最多 20 百万像素。"
+    "请缩小尺寸、减少帧数或改传静态图片。"
+)
 MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -135,6 +141,14 @@ HOSTILE = [
     Hostile(
         "gif-with-301-frames", lambda: animated_gif(301), "moving.gif", "image/gif",
         "动图帧数过多。",
+    ),
+    Hostile(
+        "gif-canvas-bomb-10-frames", lambda: gif_canvas_bomb(6300, 6300, 10),
+        "moving.gif", "image/gif", GIF_BOMB,
+    ),
+    Hostile(
+        "gif-canvas-bomb-30-frames", lambda: gif_canvas_bomb(6300, 6300, 30),
+        "moving.gif", "image/gif", GIF_BOMB,
     ),
 ]  # fmt: skip
 
@@ -575,3 +589,46 @@ class CoverOnSavedCaseTests:
         saved.refresh_from_db()
         assert (saved.title, saved.cover_image.name) == ("已保存的标题", old_cover)
         assert_nothing_stored(tmp_path, before)
+
+
+class GifBombTests:
+    """The 269-byte GIF that once held a worker for 12 s and 1.35 GB."""
+
+    @pytest.fixture
+    def bomb(self):
+        return upload(gif_canvas_bomb(6300, 6300, 30), "moving.gif", "image/gif")
+
+    def test_the_editor_upload_refuses_it_at_once(self, writer, bomb, tmp_path):
+        started = time.monotonic()
+        response = signed_in(writer).post(
+            reverse("submissions:image_upload"), {"upload": bomb}
+        )
+        assert time.monotonic() - started < 3
+        assert response.status_code == 400
+        assert response.json() == {"error": {"message": GIF_BOMB}}
+        assert_nothing_stored(tmp_path)
+
+    def test_the_cover_field_refuses_it_at_once_and_keeps_the_text(
+        self, writer, branch, theme, bomb, tmp_path
+    ):
+        typed = {**TYPED, "branch": branch.pk, "themes": [theme.pk]}
+        started = time.monotonic()
+        response = signed_in(writer).post(
+            reverse("submissions:case_create"), {**typed, "cover_image": bomb}
+        )
+        assert time.monotonic() - started < 3
+        page = FormPage(response.content.decode())
+        assert_only_cover_refused(page, GIF_BOMB)
+        assert_typed_text_shown(page, typed)
+        assert not Case.objects.exists()
+        assert_nothing_stored(tmp_path)
+
+    def test_a_small_animation_is_still_kept(self, writer, tmp_path):
+        response = signed_in(writer).post(
+            reverse("submissions:image_upload"),
+            {"upload": upload(animated_gif(12), "moving.gif", "image/gif")},
+        )
+        assert response.status_code == 200
+        stored = EditorImage.objects.get()
+        with Image.open(tmp_path / "media" / stored.image.name) as image:
+            assert (image.format, image.n_frames) == ("GIF", 12)
