@@ -1,6 +1,7 @@
 """make load: anonymous readers and signed-in branch secretaries at once.
 
-Each reader thread is one visitor (its own User-Agent) reading published case
+Each reader thread is one visitor (its own User-Agent, and its own address in
+X-Forwarded-For, as the front server passes it on) reading published case
 pages, with some home, series and issue pages between them. Each writer thread
 signs in as one branch secretary through the login form, then, again and
 again, writes a case through the create form and submits it from the case
@@ -45,11 +46,12 @@ class Failure(Exception):
 class Browser:
     """One keep-alive connection and its cookies, as one browser tab has."""
 
-    def __init__(self, host: str, port: int, user_agent: str):
+    def __init__(self, host: str, port: int, user_agent: str, address: str = ""):
         self.host = host
         self.port = port
         self.origin = f"http://{host}:{port}"
         self.user_agent = user_agent
+        self.address = address
         self.cookies: dict[str, str] = {}
         self.conn: http.client.HTTPConnection | None = None
         self.last_used = 0.0
@@ -64,6 +66,8 @@ class Browser:
             "Accept": "text/html,application/xhtml+xml",
             "Accept-Language": "zh-CN,zh;q=0.9",
         }
+        if self.address:
+            headers["X-Forwarded-For"] = self.address
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
@@ -199,8 +203,10 @@ class Run:
             self.read_ms.extend(parts.get("read_ms", []))
             seen = parts.get("seen", Counter())
             self.case_reads += sum(seen.values())
-            # A visitor counts once per case, however often it read the page.
-            self.views.update(seen.keys())
+            # A visitor counts once per case, however often it read the page,
+            # and its address adds no more than the site's hourly bound: the
+            # first cases it read, in the order it read them.
+            self.views.update(list(seen)[: self.args.address_reads])
             self.write_ms.extend(parts.get("write_ms", []))
             self.writes.extend(parts.get("writes", []))
             self.logins += parts.get("logins", 0)
@@ -214,6 +220,8 @@ def reader(run: Run, index: int) -> None:
         args.host,
         args.port,
         f"Mozilla/5.0 (X11; Linux x86_64) CaseHubLoad/{args.run} reader/{index}",
+        # TEST-NET-2 (RFC 5737): only ever a header value, never a destination.
+        address=f"198.51.{100 + index // 250}.{index % 250 + 1}",
     )
     seen: Counter = Counter()  # case id -> pages got
     read_ms, errors = [], []
@@ -378,6 +386,12 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=100)
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--password", default="casehub-load")
+    parser.add_argument(
+        "--address-reads",
+        type=int,
+        required=True,
+        help="reads one address may add in an hour (showcase.counter.ADDRESS_READS)",
+    )
     parser.add_argument("--run", default=uuid.uuid4().hex[:8])
     args = parser.parse_args()
     with open(args.plan) as plan_file:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from casehub.dates import DateHierarchyInCalendarMixin
 from submissions.admin import ReadOnlyAdmin
 
 from .models import Campaign, Extension
@@ -22,7 +23,7 @@ class ExtensionInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ReadOnlyAdmin):
+class CampaignAdmin(DateHierarchyInCalendarMixin, ReadOnlyAdmin):
     """Calls are opened and changed on the editors' pages; here admins look
     them up and remove one opened by mistake before any case answered it."""
 

@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from casehub.dates import TypedDateField
 from showcase.models import Series
 from submissions.models import Branch
 
@@ -20,11 +21,8 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["title", "description", "series", "opens_on", "closes_on"]
-        widgets = {
-            "description": forms.Textarea(attrs={"rows": 5}),
-            "opens_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        }
+        field_classes = {"opens_on": TypedDateField, "closes_on": TypedDateField}
+        widgets = {"description": forms.Textarea(attrs={"rows": 5})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,10 +47,7 @@ class ExtensionForm(forms.Form):
     branch = forms.ModelChoiceField(
         label=_("Organisation"), queryset=Branch.objects.none(), empty_label=None
     )
-    until = forms.DateField(
-        label=_("Submissions taken until"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    until = TypedDateField(label=_("Submissions taken until"))
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def __init__(self, *args, campaign, **kwargs):

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casehub.dates import TypedDateValidator
+
 
 class Campaign(models.Model):
     title = models.CharField(_("title"), max_length=120)
@@ -19,9 +21,11 @@ class Campaign(models.Model):
         on_delete=models.PROTECT,
         related_name="campaigns",
     )
-    opens_on = models.DateField(_("opens on"))
+    opens_on = models.DateField(_("opens on"), validators=[TypedDateValidator()])
     closes_on = models.DateField(
-        _("closes on"), help_text=_("The last day cases can be submitted.")
+        _("closes on"),
+        help_text=_("The last day cases can be submitted."),
+        validators=[TypedDateValidator()],
     )
     branches = models.ManyToManyField(
         "submissions.Branch",
@@ -79,7 +83,7 @@ class Extension(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
     )
-    until = models.DateField(_("until"))
+    until = models.DateField(_("until"), validators=[TypedDateValidator()])
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

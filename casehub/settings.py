@@ -183,6 +183,15 @@ STORAGES = {
 # Uploads: the request body may carry one 10 MB image plus form fields.
 CASEHUB_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 CASEHUB_MAX_IMAGE_PIXELS = 40_000_000
+# Rich text (a case body, an editor's or issue note), checked before the HTML
+# parser sees it (casehub.richtext). The longest real cases are about 10 KB of
+# HTML, so 256 KB leaves room for 25 of them; at that size the cleaner takes
+# well under a second on the worst allowed input (make bench: sanitize_worst_ms).
+# The parser's cost grows with nesting (100,000 levels took 30 s); the editor's
+# deepest real output (a table in a list five levels deep) is about 25 levels,
+# and at 256 the worst allowed text still takes the cleaner about 0.2 s.
+CASEHUB_RICHTEXT_MAX_BYTES = 256 * 1024
+CASEHUB_RICHTEXT_MAX_DEPTH = 256
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o644

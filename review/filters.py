@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casehub.dates import TypedDateFromToRangeFilter
 from submissions.models import Branch, Case, Theme
 
 
@@ -20,7 +21,7 @@ class ReviewQueueFilter(django_filters.FilterSet):
         queryset=Theme.objects.all(),
         empty_label=_("All themes"),
     )
-    submitted = django_filters.DateFromToRangeFilter(
+    submitted = TypedDateFromToRangeFilter(
         label=_("Submitted between"),
         field_name="submitted_at",
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),

@@ -1,7 +1,9 @@
 """浏览量: reads counted without a database write per read.
 
 A read counts once per visitor per hour: the visitor is a salted hash of the
-client address and browser, kept only as a cache key that expires. Counted
+client address and browser, kept only as a cache key that expires. One client
+address adds at most ADDRESS_CASE_READS of a case and ADDRESS_READS in all
+per hour, whatever browsers it claims to be (see below why). Counted
 reads collect in Redis when the cache is Redis (shared by every web process
 and kept across restarts), otherwise in this process's memory, as they also do
 while Redis is unreachable; a periodic fold adds them to the database.
@@ -13,6 +15,7 @@ same transaction that adds the counts, so a batch is added exactly once.
 
 import atexit
 import hashlib
+import ipaddress
 import logging
 import threading
 import time
@@ -41,6 +44,19 @@ PENDING_KEY = "casehub:views:pending"
 FOLDING_PREFIX = "casehub:views:folding:"
 SEEN_SECONDS = 60 * 60
 LOCAL_FLUSH_SECONDS = 30
+ADDRESS_CASE_PREFIX = "casehub:views:address-case:"
+ADDRESS_PREFIX = "casehub:views:address:"
+# What one client address adds per hour (SEEN_SECONDS), however many
+# User-Agents it sends. Readers behind one address are real: an institute's
+# NAT, where a case shared in a WeChat group is read by colleagues within the
+# hour. A branch has a few dozen members at most and seldom do more than a
+# score of them read the same case in its first hour, so 20 per case keeps a
+# whole office counted and caps a script that varies its User-Agent at 20 an
+# hour for a case instead of any number. An issue carries a few cases, so 100
+# in all covers an office reading the week's issue and some older cases, and
+# stops one address from inflating every case of the site.
+ADDRESS_CASE_READS = 20
+ADDRESS_READS = 100
 
 
 @lru_cache(maxsize=1)
@@ -52,6 +68,27 @@ def visitor_hash(request) -> str:
     address = _client_address(request)
     agent = request.META.get("HTTP_USER_AGENT", "")[:300]
     return hashlib.sha256(f"{_salt()}|{address}|{agent}".encode()).hexdigest()[:32]
+
+
+def address_hash(request) -> str:
+    """The client's address, salted and hashed, as the bounds above count it.
+
+    An IPv6 client usually holds a whole /64 and can pick any address in it,
+    so for IPv6 the /64 counts as one address.
+    """
+    address = _client_address(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        network = address[:64]
+    else:
+        if parsed.version == 6 and parsed.ipv4_mapped is not None:
+            network = str(parsed.ipv4_mapped)
+        elif parsed.version == 6:
+            network = str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+        else:
+            network = str(parsed)
+    return hashlib.sha256(f"{_salt()}|address|{network}".encode()).hexdigest()[:32]
 
 
 def _client_address(request) -> str:
@@ -98,31 +135,47 @@ class _LocalPending:
             logger.exception("folding view counts failed")
 
 
-class _LocalSeen:
-    """Visitors this process counted lately, for when Redis is unreachable."""
+class _LocalBudget:
+    """Hour-long counts of this process, for when Redis is unreachable: which
+    visitors were counted, and how many reads each address added."""
 
     def __init__(self, size: int = 100_000):
         self.size = size
-        self.expiry = OrderedDict()
+        self.entries = OrderedDict()  # key -> [count, expires]
         self.lock = threading.Lock()
 
-    def add(self, key: str) -> bool:
-        """Remember `key` for an hour; False if it was already remembered."""
+    def take(self, limits: list[tuple[str, int]]) -> bool:
+        """Add one to every key if none is at its limit; False if one is."""
         now = time.monotonic()
         with self.lock:
             # Entries share one lifetime, so the oldest expire first.
-            while self.expiry and next(iter(self.expiry.values())) <= now:
-                self.expiry.popitem(last=False)
-            if key in self.expiry:
+            while self.entries and next(iter(self.entries.values()))[1] <= now:
+                self.entries.popitem(last=False)
+            if any(self._count(key) >= limit for key, limit in limits):
                 return False
-            self.expiry[key] = now + SEEN_SECONDS
-            while len(self.expiry) > self.size:
-                self.expiry.popitem(last=False)
+            for key, _limit in limits:
+                entry = self.entries.get(key)
+                if entry is None:
+                    self.entries[key] = [1, now + SEEN_SECONDS]
+                else:
+                    entry[0] += 1
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
             return True
+
+    def _count(self, key: str) -> int:
+        entry = self.entries.get(key)
+        return 0 if entry is None else entry[0]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
 
 
 _local = _LocalPending()
-_local_seen = _LocalSeen()
+_local_budget = _LocalBudget()
+# Check-then-add on Django's cache, without Redis: exact within a process.
+_cache_lock = threading.Lock()
 atexit.register(lambda: views_fold() if _local.counts else None)
 
 
@@ -130,25 +183,53 @@ def _seen_key(case_id: int, request) -> str:
     return f"casehub:views:seen:{case_id}:{visitor_hash(request)}"
 
 
+def _address_keys(case_id: int, request) -> tuple[str, str]:
+    address = address_hash(request)
+    return f"{ADDRESS_CASE_PREFIX}{case_id}:{address}", f"{ADDRESS_PREFIX}{address}"
+
+
 def view_register(*, case_id: int, request) -> bool:
-    """Count a read of a case unless this visitor was counted in the last hour."""
-    key = _seen_key(case_id, request)
+    """Count a read of a case unless this visitor was counted in the last hour,
+    or the visitor's address has added all it may this hour."""
+    seen = _seen_key(case_id, request)
+    case_key, address_key = _address_keys(case_id, request)
     client = redis_client()
     if client is not None and not redis_down():
         try:
-            if not client.set(key, 1, nx=True, ex=SEEN_SECONDS):
-                return False
-            client.hincrby(PENDING_KEY, case_id, 1)
-            return True
+            return bool(
+                _count_script(client)(
+                    keys=[seen, case_key, address_key, PENDING_KEY],
+                    args=[case_id, SEEN_SECONDS, ADDRESS_CASE_READS, ADDRESS_READS],
+                )
+            )
         except redis.RedisError as error:
             redis_failed(error)
+    limits = [(case_key, ADDRESS_CASE_READS), (address_key, ADDRESS_READS)]
     if client is None:
-        first = cache.add(key, 1, timeout=SEEN_SECONDS)
+        counted = _cache_take(seen, limits)
     else:
-        first = _local_seen.add(key)
-    if first:
+        counted = _local_budget.take([(seen, 1), *limits])
+    if counted:
         _local.add(case_id)
-    return first
+    return counted
+
+
+def _cache_take(seen: str, limits: list[tuple[str, int]]) -> bool:
+    """view_register on Django's cache: the visitor is new and no bound is met."""
+    now = time.time()
+    with _cache_lock:
+        held = cache.get_many([key for key, _limit in limits])
+        if any(held.get(key, (0, 0))[0] >= limit for key, limit in limits):
+            return False
+        # add() is atomic on every backend: one visitor, counted once.
+        if not cache.add(seen, 1, timeout=SEEN_SECONDS):
+            return False
+        for key, _limit in limits:
+            # The hour starts at the address's first counted read; a set()
+            # keeps it, where incr() on some backends would restart it.
+            count, until = held.get(key, (0, now + SEEN_SECONDS))
+            cache.set(key, (count + 1, until), timeout=max(1, int(until - now)))
+        return True
 
 
 def views_pending(case_id: int) -> int:
@@ -165,10 +246,45 @@ def views_pending(case_id: int) -> int:
     return here + (int(value) if value else 0)
 
 
+# Count a read in Redis, atomically: nothing if the address has added all it
+# may this hour, or the visitor was counted within the hour; else one read,
+# on the case and on both of the address's counts. Shared by both scripts.
+_COUNT_LUA = """
+local function count(seen, per_case, per_address, pending, case_id, seconds,
+                     case_limit, address_limit)
+  if tonumber(redis.call('GET', per_case) or '0') >= tonumber(case_limit)
+      or tonumber(redis.call('GET', per_address) or '0')
+        >= tonumber(address_limit) then
+    return false
+  end
+  if not redis.call('SET', seen, 1, 'NX', 'EX', seconds) then
+    return false
+  end
+  for _, key in ipairs({per_case, per_address}) do
+    if redis.call('INCR', key) == 1 then
+      redis.call('EXPIRE', key, seconds)
+    end
+  end
+  return redis.call('HINCRBY', pending, case_id, 1)
+end
+"""
+
+_COUNT_SCRIPT = (
+    _COUNT_LUA
+    + """
+if count(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then
+  return 1
+end
+return 0
+"""
+)
+
 # One round trip for a cached case page: check it is there (the case is
 # published), count the reader, and send the page only if the caller's copy
 # is out of date.
-_READ_SCRIPT = """
+_READ_SCRIPT = (
+    _COUNT_LUA
+    + """
 local stamp = redis.call('HGET', KEYS[1], 'stamp:' .. ARGV[1])
 if not stamp then
   return {false, false, 0}
@@ -177,14 +293,14 @@ local page = false
 if stamp ~= ARGV[4] then
   page = redis.call('HGET', KEYS[1], ARGV[1])
 end
-local pending
-if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
-  pending = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-else
+local pending = count(KEYS[2], KEYS[4], KEYS[5], KEYS[3], ARGV[3], ARGV[2],
+                      ARGV[5], ARGV[6])
+if not pending then
   pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
 end
 return {stamp, page, pending}
 """
+)
 
 
 def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
@@ -203,10 +319,24 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
     if redis_down():
         return None, 0
     known_stamp, known_page = _pages_here.get(field, ("", None))
+    case_key, address_key = _address_keys(case_id, request)
     try:
         stamp, page, pending = _read_script(client)(
-            keys=[PAGES_KEY, _seen_key(case_id, request), PENDING_KEY],
-            args=[field, SEEN_SECONDS, case_id, known_stamp],
+            keys=[
+                PAGES_KEY,
+                _seen_key(case_id, request),
+                PENDING_KEY,
+                case_key,
+                address_key,
+            ],
+            args=[
+                field,
+                SEEN_SECONDS,
+                case_id,
+                known_stamp,
+                ADDRESS_CASE_READS,
+                ADDRESS_READS,
+            ],
         )
     except redis.RedisError as error:
         redis_failed(error)
@@ -247,6 +377,11 @@ _pages_here = _RecentPages()
 def _read_script(client):
     # Registered once: later calls send the script's hash, not its text.
     return client.register_script(_READ_SCRIPT)
+
+
+@lru_cache(maxsize=4)
+def _count_script(client):
+    return client.register_script(_COUNT_SCRIPT)
 
 
 def _apply(token: str, counts: dict[int, int]) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .editor_views import EditorActionView, EditorDeskView
+from .editor_views import EditorActionView, EditorDeskView, IssuePlanView
 
 app_name = "showcase_editor"
 
@@ -17,7 +17,7 @@ ISSUE_ACTIONS = [
 
 urlpatterns = [
     path("", EditorDeskView.as_view(), name="desk"),
-    path("plan/", EditorActionView.as_view(action="plan"), name="plan"),
+    path("plan/", IssuePlanView.as_view(), name="plan"),
     path("queue/pin/", EditorActionView.as_view(action="pin"), name="pin"),
     path("queue/hold/", EditorActionView.as_view(action="hold"), name="hold"),
     *[

@@ -32,34 +32,63 @@ class EditorMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class EditorDeskView(EditorMixin, View):
-    template_name = "showcase/editor_desk.html"
+def desk_render(request, *, plan_form=None, typed_notes=None, status=200):
+    """The desk; `plan_form` is a refused plan, shown with what the editor typed,
+    and `typed_notes` ({issue id: text}) refused notes, back in their boxes."""
+    planned = list(selectors.planned_issues())
+    for issue in planned:
+        if typed_notes and issue.pk in typed_notes:
+            issue.note = typed_notes[issue.pk]
+    planned_times = {issue.scheduled_at for issue in planned}
+    slots = [
+        (
+            series,
+            [
+                (slot, slot in planned_times)
+                for slot in selectors.upcoming_slots(series=series)
+            ],
+        )
+        for series in selectors.series_active()
+    ]
+    context = {
+        "queue": selectors.approved_queue(),
+        "planned": planned,
+        "published": Issue.objects.filter(status=Issue.Status.PUBLISHED)
+        .select_related("series")
+        .order_by("-published_at")[:10],
+        "slots": slots,
+        "plan_form": plan_form or IssuePlanForm(),
+        "add_form": IssueCaseAddForm(),
+        "unpublish_form": IssueUnpublishForm(),
+    }
+    return render(request, "showcase/editor_desk.html", context, status=status)
 
+
+class EditorDeskView(EditorMixin, View):
     def get(self, request):
-        planned = list(selectors.planned_issues())
-        planned_times = {issue.scheduled_at for issue in planned}
-        slots = [
-            (
-                series,
-                [
-                    (slot, slot in planned_times)
-                    for slot in selectors.upcoming_slots(series=series)
-                ],
+        return desk_render(request)
+
+
+@method_decorator(require_POST, name="dispatch")
+class IssuePlanView(EditorMixin, View):
+    def post(self, request):
+        form = IssuePlanForm(request.POST)
+        if not form.is_valid():
+            return desk_render(request, plan_form=form, status=400)
+
+        def plan():
+            count = form.cleaned_data["take_from_queue"]
+            cases = list(selectors.approved_queue().filter(held=False)[:count])
+            issue = services.issue_plan(
+                series=form.cleaned_data["series"],
+                scheduled_at=form.cleaned_data["scheduled_at"],
+                acting_user=request.user,
+                cases=cases,
             )
-            for series in selectors.series_active()
-        ]
-        context = {
-            "queue": selectors.approved_queue(),
-            "planned": planned,
-            "published": Issue.objects.filter(status=Issue.Status.PUBLISHED)
-            .select_related("series")
-            .order_by("-published_at")[:10],
-            "slots": slots,
-            "plan_form": IssuePlanForm(),
-            "add_form": IssueCaseAddForm(),
-            "unpublish_form": IssueUnpublishForm(),
-        }
-        return render(request, self.template_name, context)
+            messages.success(request, _("Planned: %(issue)s.") % {"issue": issue})
+
+        service_run(request, plan)
+        return redirect("showcase_editor:desk")
 
 
 @method_decorator(require_POST, name="dispatch")
@@ -69,6 +98,11 @@ class EditorActionView(EditorMixin, View):
     action = None
 
     def post(self, request, pk=None):
+        if self.action == "note":
+            refused = self.note_refused(request, pk)
+            if refused is not None:
+                return refused
+
         def act():
             message = getattr(self, f"do_{self.action}")(request, pk)
             if message:
@@ -90,20 +124,6 @@ class EditorActionView(EditorMixin, View):
         raise CaseActionError(
             " ".join(errors) or _("The form was not filled in correctly.")
         )
-
-    def do_plan(self, request, pk):
-        form = IssuePlanForm(request.POST)
-        if not form.is_valid():
-            self._invalid(form)
-        count = form.cleaned_data["take_from_queue"]
-        cases = list(selectors.approved_queue().filter(held=False)[:count])
-        issue = services.issue_plan(
-            series=form.cleaned_data["series"],
-            scheduled_at=form.cleaned_data["scheduled_at"],
-            acting_user=request.user,
-            cases=cases,
-        )
-        return _("Planned: %(issue)s.") % {"issue": issue}
 
     def do_add(self, request, pk):
         form = IssueCaseAddForm(request.POST)
@@ -145,6 +165,18 @@ class EditorActionView(EditorMixin, View):
             acting_user=request.user,
             offset=1,
         )
+
+    def note_refused(self, request, pk):
+        """The desk again for a note that cannot be saved, with the reason and
+        the text as typed, so nothing is lost; None when the note is fine."""
+        form = IssueNoteForm(request.POST)
+        if form.is_valid():
+            return None
+        issue = self._issue(pk)
+        for error in form.errors.get("note", []):
+            messages.error(request, error)
+        typed = {issue.pk: form.data.get("note", "")}
+        return desk_render(request, typed_notes=typed, status=400)
 
     def do_note(self, request, pk):
         form = IssueNoteForm(request.POST)

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casehub.dates import TypedDateTimeField
+from casehub.richtext import validate_richtext
 from submissions.models import Case
 
 from .models import Series
@@ -12,12 +14,8 @@ class IssuePlanForm(forms.Form):
         queryset=Series.objects.filter(is_active=True),
         empty_label=None,
     )
-    scheduled_at = forms.DateTimeField(
-        label=_("Publish at"),
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-        ),
-        help_text=_("Beijing time."),
+    scheduled_at = TypedDateTimeField(
+        label=_("Publish at"), help_text=_("Beijing time.")
     )
     take_from_queue = forms.IntegerField(
         label=_("Cases from the front of the queue"),
@@ -43,6 +41,7 @@ class IssueNoteForm(forms.Form):
         label=_("Note of this issue"),
         required=False,
         max_length=5000,
+        validators=[validate_richtext],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Shown above the cases; empty shows the series' editor's note."),
     )

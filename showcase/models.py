@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from casehub.audit import AppendOnlyModel
-from casehub.richtext import sanitize_html
+from casehub.dates import TypedDateValidator
+from casehub.richtext import sanitize_html, validate_richtext
 from submissions.models import Case
 
 
@@ -36,7 +37,9 @@ class Series(models.Model):
         max_length=40,
         help_text=_("The site column above the series, e.g. 基层党建"),
     )
-    editors_note = models.TextField(_("editor's note"), blank=True)
+    editors_note = models.TextField(
+        _("editor's note"), blank=True, validators=[validate_richtext]
+    )
     publish_weekday = models.PositiveSmallIntegerField(
         _("weekday"),
         choices=Weekday.choices,
@@ -57,6 +60,8 @@ class Series(models.Model):
 
     def __str__(self):
         return self.title
+
+    rich_text_fields = ("editors_note",)
 
     def save(self, *args, **kwargs):
         self.editors_note = sanitize_html(self.editors_note)
@@ -88,9 +93,11 @@ class Issue(models.Model):
         default=Status.PLANNED,
         db_index=True,
     )
-    scheduled_at = models.DateTimeField(_("scheduled for"))
+    scheduled_at = models.DateTimeField(
+        _("scheduled for"), validators=[TypedDateValidator()]
+    )
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[validate_richtext])
     unpublish_reason = models.TextField(_("reason for unpublishing"), blank=True)
     # Titles and branches of the cases, frozen at publication: the series page
     # lists any number of issues without a query per issue.
@@ -135,6 +142,8 @@ class Issue(models.Model):
             "series": self.series.title,
             "date": self.scheduled_at.date(),
         }
+
+    rich_text_fields = ("note",)
 
     def save(self, *args, **kwargs):
         self.note = sanitize_html(self.note)

@@ -6,17 +6,19 @@ state and the editor's right, writes an audit event, and leaves side effects
 """
 
 import logging
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casehub.dates import date_in_range, earliest_datetime, out_of_range_message
 from casehub.richtext import sanitize_html
 from review.models import CaseEvent
 from review.selectors import is_editor
 from review.services import case_event_record
-from submissions.exceptions import NotPermitted, WrongState
+from submissions.exceptions import CaseActionError, NotPermitted, WrongState
 from submissions.models import Case
 
 from .cache import public_cache_bump_on_commit
@@ -50,6 +52,13 @@ def _require_planned(issue: Issue) -> None:
             _("This issue is %(status)s; only a planned issue can be changed.")
             % {"status": issue.get_status_display()}
         )
+
+
+def _require_in_calendar(scheduled_at) -> None:
+    # The forms refuse such times already; this keeps every other caller
+    # (shell, commands, a future import) from storing one.
+    if not date_in_range(scheduled_at):
+        raise CaseActionError(out_of_range_message())
 
 
 def _lock_case(case: Case) -> Case:
@@ -105,6 +114,7 @@ def issue_plan(
 ) -> Issue:
     """Plan an issue for a time, with the approved cases it will carry."""
     _require_editor(acting_user)
+    _require_in_calendar(scheduled_at)
     issue = Issue.objects.create(
         series=series,
         scheduled_at=scheduled_at,
@@ -189,6 +199,7 @@ def issue_update(*, issue: Issue, acting_user, note: str, scheduled_at=None) -> 
         raise WrongState(_("An unpublished issue is kept as it was."))
     issue.note = sanitize_html(note)
     if scheduled_at is not None and issue.status == Issue.Status.PLANNED:
+        _require_in_calendar(scheduled_at)
         issue.scheduled_at = scheduled_at
     issue.save()
     _log(action=ShowcaseEvent.Action.ISSUE_EDIT, actor=acting_user, issue=issue)
@@ -317,28 +328,74 @@ def issue_delete_planned(*, issue: Issue, acting_user) -> None:
     issue.delete()
 
 
-def issues_publish_due(*, now=None) -> list[Issue]:
+@dataclass
+class PublishDue:
+    """What one run of the schedule did: the issues it published, and the ids
+    of the due issues it could not publish (each logged with the reason)."""
+
+    published: list[Issue] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def issues_publish_due(*, now=None) -> PublishDue:
     """Publish every planned issue whose time has come; safe to run anywhere, twice.
 
     Each issue is published in its own transaction under the series lock, so a
-    second run, or a run in another process, finds it published and moves on.
+    second run, or a run in another process, finds it published and moves on,
+    and an issue that cannot be published is logged and left for an editor
+    while the others go out.
     """
     now = now or timezone.now()
+    planned = Issue.objects.filter(status=Issue.Status.PLANNED)
+    # Only ids are read here: a time outside the calendar, stored before the
+    # forms refused one, cannot always be read back (PostgreSQL's BC times).
+    earliest = earliest_datetime()
+    result = PublishDue(
+        failed=list(
+            planned.filter(scheduled_at__lt=earliest)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    )
+    for issue_id in result.failed:
+        logger.error(
+            "issue %s not published: its publish time is before %s; "
+            "an editor must plan it again",
+            issue_id,
+            earliest.date().isoformat(),
+        )
     due = list(
-        Issue.objects.filter(status=Issue.Status.PLANNED, scheduled_at__lte=now)
+        planned.filter(scheduled_at__gte=earliest, scheduled_at__lte=now)
         .order_by("scheduled_at", "pk")
         .values_list("pk", flat=True)
     )
-    published = []
     for issue_id in due:
-        issue = Issue.objects.filter(pk=issue_id).first()
-        if issue is None:
-            continue
         try:
-            published.append(issue_publish(issue=issue, at=issue.scheduled_at))
+            with transaction.atomic():
+                issue = Issue.objects.filter(pk=issue_id).first()
+                if issue is None:  # deleted since the list was read
+                    continue
+                result.published.append(
+                    issue_publish(issue=issue, at=issue.scheduled_at)
+                )
         except WrongState as reason:
-            logger.info("issue %s not published: %s", issue_id, reason.message)
-    return published
+            # Published meanwhile by an editor or another run (nothing to do),
+            # or an issue still without cases (an editor must add some).
+            planned_still = planned.filter(pk=issue_id).exists()
+            if planned_still:
+                result.failed.append(issue_id)
+            logger.log(
+                logging.WARNING if planned_still else logging.INFO,
+                "issue %s not published: %s",
+                issue_id,
+                reason.message,
+            )
+        except Exception:
+            # Whatever went wrong with this issue is rolled back with its
+            # transaction; the next one is published regardless.
+            result.failed.append(issue_id)
+            logger.exception("issue %s not published", issue_id)
+    return result
 
 
 def _queue_entry(case: Case) -> QueueEntry:

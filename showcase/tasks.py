@@ -3,10 +3,14 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def issues_publish_due_task() -> list[int]:
-    """Publish every planned issue whose time has come (beat runs this)."""
+    """Publish every planned issue whose time has come (beat runs this).
+
+    Returns the ids published; those that could not be are logged by the
+    service, and a failure of one never stops the others.
+    """
     from .services import issues_publish_due
 
-    return [issue.pk for issue in issues_publish_due()]
+    return [issue.pk for issue in issues_publish_due().published]
 
 
 @shared_task(acks_late=True)

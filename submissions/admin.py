@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from casehub.dates import DateHierarchyInCalendarMixin
+
 from .models import Branch, Case, CaseRevision, EditorImage, Membership, Theme
 
 
@@ -55,7 +57,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyAdmin):
+class CaseAdmin(DateHierarchyInCalendarMixin, ReadOnlyAdmin):
     list_display = ["title", "branch", "status", "updated_at", "submitted_at"]
     list_filter = ["status", "themes", "branch"]
     search_fields = ["title", "tagline", "branch__name"]

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casehub.richtext import sanitize_html
+from casehub.richtext import sanitize_html, validate_richtext
 
 
 class Branch(models.Model):
@@ -150,7 +150,7 @@ class Case(models.Model):
         help_text=_("Left empty, the organisation's name is shown."),
     )
     lead = models.TextField(_("lead paragraph"), blank=True)
-    body = models.TextField(_("body"), blank=True)
+    body = models.TextField(_("body"), blank=True, validators=[validate_richtext])
     cover_image = models.ImageField(
         _("cover image"), upload_to="covers/%Y/%m/", blank=True
     )
@@ -229,6 +229,9 @@ class Case(models.Model):
     def __str__(self):
         return self.title
 
+    # Cleaned by sanitize_html; casehub.text leaves it alone.
+    rich_text_fields = ("body",)
+
     def save(self, *args, **kwargs):
         self.body = sanitize_html(self.body)
         super().save(*args, **kwargs)
@@ -273,7 +276,7 @@ class CaseRevision(models.Model):
     author_name = models.CharField(_("author"), max_length=60, blank=True)
     source = models.CharField(_("source"), max_length=120)
     lead = models.TextField(_("lead paragraph"), blank=True)
-    body = models.TextField(_("body"), blank=True)
+    body = models.TextField(_("body"), blank=True, validators=[validate_richtext])
     cover_image = models.CharField(_("cover image"), max_length=255, blank=True)
     theme_names = models.JSONField(_("themes"), default=list)
     submitted_by = models.ForeignKey(
@@ -299,6 +302,8 @@ class CaseRevision(models.Model):
             "title": self.title,
             "number": self.number,
         }
+
+    rich_text_fields = ("body",)
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

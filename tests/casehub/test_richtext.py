@@ -1,6 +1,10 @@
-import pytest
+import time
 
-from casehub.richtext import sanitize_html
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
+
+from casehub.richtext import media_path, richtext_bounds_check, sanitize_html
 
 HOSTILE = [
     "<script>alert(1)</script><p>正文</p>",
@@ -80,3 +84,148 @@ class SanitizeHtmlTests:
     def test_empty_input(self):
         assert sanitize_html("") == ""
         assert sanitize_html(None) == ""
+
+
+def _refusal(html) -> tuple[str, float]:
+    """The code of the refusal of `html`, and how long sanitising it took."""
+    started = time.perf_counter()
+    with pytest.raises(ValidationError) as refused:
+        sanitize_html(html)
+    return refused.value.code, time.perf_counter() - started
+
+
+# What CKEditor 5 with our toolbar produces at its most nested: a table in a
+# list five levels deep, a figure with its caption, formatting inside links.
+EDITOR_NESTED = (
+    "<ul><li>一<ul><li>二<ul><li>三<ul><li>四<ul><li>五"
+    '<figure class="table"><table><thead><tr><th>项目</th></tr></thead>'
+    "<tbody><tr><td><p><strong><em>表格</em></strong></p><ol><li>要点</li></ol>"
+    "</td></tr></tbody></table></figure></li></ul></li></ul></li></ul></li></ul>"
+    "</li></ul>"
+    '<figure class="image"><img src="/media/uploads/2026/11/a.png" alt="合影">'
+    "<figcaption>支部<strong>合影</strong></figcaption></figure>"
+    '<p><a href="https://example.org/a" rel="noopener noreferrer">'
+    "<strong>来源</strong></a><br>下一行</p>"
+)
+
+
+class RichTextBoundsTests:
+    @pytest.mark.parametrize(
+        "payload, code",
+        [
+            ("<div>" * 100000 + "x", "richtext_too_large"),
+            ("<ul><li>" * 60000, "richtext_too_large"),
+            ("<p>一是加强组织建设。</p>" * 20000, "richtext_too_large"),
+            # Within the size, too deep: unclosed, void-free and closed in vain.
+            ("<div>" * 257 + "x", "richtext_too_deep"),
+            ("<ul><li>" * 129, "richtext_too_deep"),
+            ("<div></span>" * 300, "richtext_too_deep"),
+            ('<div title="</div>">' * 300, "richtext_too_deep"),
+            ("<div><!--</div>-->" * 300, "richtext_too_deep"),
+            ("<div><script></div></script>" * 300, "richtext_too_deep"),
+            ("<table><td>" * 70, "richtext_too_deep"),
+            ("<DIV>" * 257, "richtext_too_deep"),
+        ],
+    )
+    def test_hostile_input_is_refused_before_the_parser(self, payload, code):
+        refused, seconds = _refusal(payload)
+        assert refused == code
+        assert seconds < 0.5
+
+    def test_formatting_the_parser_would_reopen_everywhere_is_refused(self):
+        # Left open inside a closed block, the <b>s are rebuilt by the parser
+        # around every later paragraph: 99 of them would take nh3 seconds.
+        opened = "".join(f"<b a={index}>" for index in range(30))
+        payload = f"<div>{opened}</div>" + "<p>x</p>" * 30000
+        refused, seconds = _refusal(payload)
+        assert refused == "richtext_too_complex"
+        assert seconds < 0.5
+
+    def test_a_tag_with_thousands_of_attributes_is_refused(self):
+        attributes = " ".join(f"a{index}" for index in range(2000))
+        refused, _seconds = _refusal(f"<p {attributes}>x</p>")
+        assert refused == "richtext_too_complex"
+
+    def test_the_editors_output_passes_untouched(self):
+        richtext_bounds_check(EDITOR_NESTED)
+        assert sanitize_html(EDITOR_NESTED) == EDITOR_NESTED
+
+    def test_unbalanced_but_shallow_markup_passes(self):
+        html = "<p>一<p>二<br><img src='/media/a.png'><hr>" * 20
+        assert sanitize_html(html).count("<p>") == 40
+
+    def test_the_largest_and_deepest_allowed_text_is_cleaned_fast(self, settings):
+        depth = settings.CASEHUB_RICHTEXT_MAX_DEPTH
+        opened = "<div>" * (depth - 1)
+        body = "<p>一是加强组织建设。</p>"
+        room = settings.CASEHUB_RICHTEXT_MAX_BYTES - len(opened.encode())
+        html = opened + body * (room // len(body.encode()))
+        richtext_bounds_check(html)
+        started = time.perf_counter()
+        sanitize_html(html)
+        assert time.perf_counter() - started < 1.5
+
+    def test_limits_come_from_the_settings(self, settings):
+        settings.CASEHUB_RICHTEXT_MAX_DEPTH = 3
+        assert _refusal("<div><div><div><div>x")[0] == "richtext_too_deep"
+        settings.CASEHUB_RICHTEXT_MAX_BYTES = 10
+        assert _refusal("<p>一二三四</p>")[0] == "richtext_too_large"
+
+    def test_the_message_says_the_limit_in_the_users_language(self, settings):
+        with translation.override("zh-hans"), pytest.raises(ValidationError) as refused:
+            sanitize_html("<div>" * 257)
+        assert "嵌套超过 256 层" in refused.value.messages[0]
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            sanitize_html("x" * (settings.CASEHUB_RICHTEXT_MAX_BYTES + 1))
+        assert "at most 256 KB" in refused.value.messages[0]
+
+    def test_text_whose_cleaned_form_is_too_long_is_refused(self, settings):
+        # Each "<" becomes "&lt;": the stored text must itself be within bounds.
+        html = "<" * (settings.CASEHUB_RICHTEXT_MAX_BYTES // 2)
+        assert _refusal(html)[0] == "richtext_too_large"
+
+
+class MediaImageTests:
+    @pytest.mark.parametrize(
+        "src",
+        [
+            "/media/../inbox/3/",
+            "/media/%2e%2e/inbox/3/",
+            "/media/%2E%2E/lang/en/?next=/",
+            "/media/.%2e/inbox/3/",
+            "/media/%252e%252e/inbox/3/",
+            "/media/..%2finbox/3/",
+            "/media/..%5cinbox/3/",
+            "/media\\..\\inbox/3/",
+            "/media/..\\inbox/3/",
+            "/media/.\t./inbox/3/",
+            "/media/uploads/../../inbox/3/",
+            "/media/",
+            "/media",
+            "//evil.example/media/a.png",
+            "/\\evil.example/media/a.png",
+            "\\\\evil.example/a.png",
+            " /media/../inbox/3/",
+        ],
+    )
+    def test_an_address_that_leaves_the_media_folder_is_dropped(self, src):
+        cleaned = sanitize_html(f'<p><img src="{src}" alt="x"></p>')
+        assert "src=" not in cleaned, cleaned
+        assert media_path(src) is None
+
+    @pytest.mark.parametrize(
+        "src, kept",
+        [
+            ("/media/uploads/x.png", "/media/uploads/x.png"),
+            (
+                "/media/uploads/2026/11/合影.png",
+                "/media/uploads/2026/11/%E5%90%88%E5%BD%B1.png",
+            ),
+            ("/media/uploads/%E5%90%88.png", "/media/uploads/%E5%90%88.png"),
+            ("/media/uploads/./x.png", "/media/uploads/x.png"),
+            ("/media/uploads/a/../x.png", "/media/uploads/x.png"),
+        ],
+    )
+    def test_an_image_of_ours_keeps_working(self, src, kept):
+        cleaned = sanitize_html(f'<img src="{src}">')
+        assert cleaned == f'<img src="{kept}">'

@@ -204,3 +204,76 @@ class RedisUnreachableTests:
         assert counter.views_pending(case.pk) == 2
         assert counter.views_fold() == 2
         assert ViewCount.objects.get(case=case).count == 2
+
+
+def read(case_id, address, agent="Mozilla/5.0"):
+    request = RequestFactory().get("/", REMOTE_ADDR=address, HTTP_USER_AGENT=agent)
+    return counter.view_register(case_id=case_id, request=request)
+
+
+@pytest.fixture(params=["redis", "redis unreachable", "no redis"])
+def counting(request):
+    """Each place reads are counted in: Redis, this process while Redis is
+    away, and Django's own cache when the cache is not Redis."""
+    counter._local_budget.clear()
+    if request.param == "redis":
+        request.getfixturevalue("redis_counter")
+    elif request.param == "redis unreachable":
+        request.getfixturevalue("redis_unreachable")
+    yield request.param
+    counter._local_budget.clear()
+
+
+class AddressBoundTests:
+    def test_one_address_with_200_browsers_adds_at_most_the_bound(self, counting, case):
+        counted = sum(read(case.pk, "198.51.100.7", f"Agent/{n}") for n in range(200))
+        assert counted == counter.ADDRESS_CASE_READS
+        assert counter.views_pending(case.pk) == counter.ADDRESS_CASE_READS
+        # Another address is counted on its own, as before.
+        assert read(case.pk, "198.51.100.8", "Agent/0") is True
+        assert read(case.pk, "198.51.100.8", "Agent/0") is False  # same visitor
+        assert counter.views_pending(case.pk) == counter.ADDRESS_CASE_READS + 1
+        assert counter.views_fold() == counter.ADDRESS_CASE_READS + 1
+        assert ViewCount.objects.get(case=case).count == counter.ADDRESS_CASE_READS + 1
+
+    def test_one_address_adds_at_most_the_total_across_cases(self, counting):
+        case_ids = range(900001, 900011)  # only pending counts: no rows needed
+        for case_id in case_ids:
+            for n in range(counter.ADDRESS_CASE_READS):
+                read(case_id, "203.0.113.9", f"Agent/{n}")
+        pending = sum(counter.views_pending(case_id) for case_id in case_ids)
+        assert pending == counter.ADDRESS_READS
+        assert read(900001, "203.0.113.10") is True
+        counter._local.take()  # the ids have no cases: never folded
+
+    def test_an_ipv6_client_counts_as_its_whole_64(self, counting):
+        counted = sum(
+            read(900042, f"2001:db8:1:2::{n:x}", "Agent/0") for n in range(1, 60)
+        )
+        assert counted == counter.ADDRESS_CASE_READS
+        assert read(900042, "2001:db8:1:3::1", "Agent/0") is True
+        counter._local.take()
+
+
+class AddressBoundRedisTests:
+    def test_cached_case_page_from_one_address_adds_at_most_the_bound(
+        self, redis_counter, case
+    ):
+        from django.test import Client
+        from django.urls import reverse
+
+        url = reverse("showcase:case", args=[case.pk])
+        for n in range(200):
+            response = Client(REMOTE_ADDR="192.0.2.77", HTTP_USER_AGENT=f"A/{n}").get(
+                url
+            )
+            assert response.status_code == 200
+        bound = counter.ADDRESS_CASE_READS
+        assert f"浏览量：{bound}" in response.content.decode()
+        assert int(redis_counter.hget(counter.PENDING_KEY, case.pk)) == bound
+        # The address's counts last the hour, like the visitors'.
+        for key in redis_counter.scan_iter(match=counter.ADDRESS_PREFIX + "*"):
+            assert 0 < redis_counter.ttl(key) <= counter.SEEN_SECONDS
+        other = Client(REMOTE_ADDR="192.0.2.78").get(url)
+        assert f"浏览量：{bound + 1}" in other.content.decode()
+        assert counter.views_fold() == bound + 1

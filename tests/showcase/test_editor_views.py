@@ -111,10 +111,46 @@ class EditorDeskTests:
         response = client.post(
             reverse("showcase_editor:plan"), {"scheduled_at": "soon"}, follow=True
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
+        assert 'value="soon"' in response.content.decode()
         assert not Issue.objects.exists()
         missing = reverse("showcase_editor:issue_publish", args=[999999])
         assert client.post(missing).status_code == 404
+
+
+class IssuePlanDateTests:
+    @pytest.mark.parametrize("typed", ["0001-01-01T00:00", "9999-12-31T23:59"])
+    def test_a_time_outside_the_calendar_is_refused_and_kept(self, who, typed):
+        the_series = series()
+        waiting = approved_case(who)
+        response = signed_in(who.editor).post(
+            reverse("showcase_editor:plan"),
+            {"series": the_series.pk, "scheduled_at": typed, "take_from_queue": 1},
+        )
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "请选择 2000-01-01 至" in html
+        assert f'value="{typed}"' in html  # what the editor typed, to correct
+        assert "<details open>" in html
+        assert not Issue.objects.exists()
+        waiting.refresh_from_db()
+        assert waiting.status == Case.Status.APPROVED
+
+    def test_a_time_in_range_is_planned(self, who):
+        the_series = series()
+        approved_case(who)
+        when = timezone.localtime() + datetime.timedelta(days=2)
+        signed_in(who.editor).post(
+            reverse("showcase_editor:plan"),
+            {
+                "series": the_series.pk,
+                "scheduled_at": when.strftime("%Y-%m-%dT%H:%M"),
+                "take_from_queue": 1,
+            },
+        )
+        issue = Issue.objects.get()
+        assert issue.scheduled_at == when.replace(second=0, microsecond=0)
+        assert issue.cases.count() == 1
 
 
 class DemoShowcaseTests:
@@ -129,8 +165,9 @@ class DemoShowcaseTests:
             assert reader.get(url).status_code == 200
         planned = Issue.objects.get(status="planned")
         assert planned.scheduled_at > timezone.now()
-        assert issues_publish_due() == []  # not yet
+        assert issues_publish_due().published == []  # not yet
         later = planned.scheduled_at + datetime.timedelta(minutes=1)
-        assert [issue.number for issue in issues_publish_due(now=later)] == [4]
+        published = issues_publish_due(now=later).published
+        assert [issue.number for issue in published] == [4]
         case = planned.cases.get()
         assert Case.objects.get(pk=case.pk).status == Case.Status.PUBLISHED

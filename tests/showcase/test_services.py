@@ -1,9 +1,12 @@
 import datetime
+import importlib
 import os
 import subprocess
 import sys
+import zoneinfo
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
@@ -12,7 +15,7 @@ from review.models import CaseEvent, Notification
 from showcase import services
 from showcase.models import Issue, QueueEntry, ShowcaseEvent
 from showcase.selectors import approved_queue, upcoming_slots
-from submissions.exceptions import NotPermitted, WrongState
+from submissions.exceptions import CaseActionError, NotPermitted, WrongState
 from submissions.models import Case
 from tests.conftest import service_missing
 from tests.review.factories import committed
@@ -23,6 +26,7 @@ from tests.showcase.factories import (
     published_issue,
     series,
 )
+from tests.submissions.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -169,8 +173,8 @@ class ScheduleTests:
         later = planned_issue(
             who, the_series, when=timezone.now() + datetime.timedelta(days=1)
         )
-        assert [issue.pk for issue in services.issues_publish_due()] == [due.pk]
-        assert services.issues_publish_due() == []
+        assert services.issues_publish_due() == services.PublishDue(published=[due])
+        assert services.issues_publish_due() == services.PublishDue()
         due.refresh_from_db()
         later.refresh_from_db()
         assert (due.status, due.number, due.published_at) == ("published", 1, slot)
@@ -180,8 +184,69 @@ class ScheduleTests:
         planned_issue(
             who, the_series, cases=[], when=timezone.now() - datetime.timedelta(hours=1)
         )
-        assert services.issues_publish_due() == []
-        assert Issue.objects.get().number is None
+        empty = Issue.objects.get()
+        assert services.issues_publish_due().failed == [empty.pk]
+        empty.refresh_from_db()
+        assert (empty.status, empty.number) == (Issue.Status.PLANNED, None)
+
+    def test_one_issue_that_fails_does_not_stop_the_others(
+        self, who, the_series, monkeypatch, caplog
+    ):
+        slot = timezone.now() - datetime.timedelta(hours=2)
+        bad = planned_issue(who, the_series, when=slot)
+        good = planned_issue(who, the_series, when=slot + datetime.timedelta(hours=1))
+        summary = services._issue_summary
+
+        def breaks_for_bad(issue):
+            if issue.pk == bad.pk:
+                raise RuntimeError("the disk is full")
+            return summary(issue)
+
+        monkeypatch.setattr(services, "_issue_summary", breaks_for_bad)
+        result = services.issues_publish_due()
+        assert result == services.PublishDue(published=[good], failed=[bad.pk])
+        bad.refresh_from_db()
+        good.refresh_from_db()
+        # The bad issue's transaction is undone whole: no number, cases waiting.
+        assert (bad.status, bad.number) == (Issue.Status.PLANNED, None)
+        assert bad.cases.get().status == Case.Status.SCHEDULED
+        assert (good.status, good.number) == (Issue.Status.PUBLISHED, 1)
+        assert f"issue {bad.pk} not published" in caplog.text
+        assert "the disk is full" in caplog.text
+
+    def test_an_issue_timed_before_the_calendar_waits_for_an_editor(
+        self, who, the_series, caplog
+    ):
+        stray = planned_issue(who, the_series)
+        Issue.objects.filter(pk=stray.pk).update(
+            scheduled_at=datetime.datetime(1999, 12, 31, tzinfo=datetime.UTC)
+        )
+        good = planned_issue(
+            who, the_series, when=timezone.now() - datetime.timedelta(hours=1)
+        )
+        result = services.issues_publish_due()
+        assert result == services.PublishDue(published=[good], failed=[stray.pk])
+        assert Issue.objects.get(pk=stray.pk).status == Issue.Status.PLANNED
+        assert f"issue {stray.pk} not published" in caplog.text
+
+    def test_a_time_outside_the_calendar_is_refused_by_the_service(
+        self, who, the_series
+    ):
+        with pytest.raises(CaseActionError, match="2000-01-01"):
+            services.issue_plan(
+                series=the_series,
+                scheduled_at=datetime.datetime(1, 1, 1, tzinfo=datetime.UTC),
+                acting_user=who.editor,
+            )
+        assert not Issue.objects.exists()
+
+    def test_the_beat_task_returns_what_it_published(self, who, the_series):
+        from showcase.tasks import issues_publish_due_task
+
+        due = planned_issue(
+            who, the_series, when=timezone.now() - datetime.timedelta(hours=1)
+        )
+        assert issues_publish_due_task() == [due.pk]
 
     def test_weekly_slots_fall_on_the_series_day_and_time(self, the_series):
         slots = upcoming_slots(series=the_series, count=3)
@@ -245,3 +310,52 @@ class ConcurrentPublishTests:
         published_lines = sum(out.count("published 「") for out, _err in outputs)
         assert published_lines == 6
         assert ShowcaseEvent.objects.filter(action="issue_publish").count() == 6
+
+
+BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
+MIGRATION = "showcase.migrations.0002_dates_in_calendar"
+
+
+class OutOfCalendarRowTests:
+    """A BC publish time stored before the forms refused one, on PostgreSQL,
+    where reading it back fails ("timestamp too small" / year out of range)."""
+
+    @pytest.fixture
+    def bc_issue(self, who, the_series):
+        if connection.vendor != "postgresql":
+            service_missing("BC timestamps exist only on PostgreSQL; set DATABASE_URL")
+        issue = planned_issue(who, the_series)
+        # What the old form let through: 0001-01-01 00:00 in Beijing.
+        Issue.objects.filter(pk=issue.pk).update(
+            scheduled_at=datetime.datetime(1, 1, 1, tzinfo=BEIJING)
+        )
+        with pytest.raises(Exception):  # noqa: B017 - the driver's own error
+            Issue.objects.get(pk=issue.pk)
+        return issue
+
+    def test_publish_due_publishes_the_others_and_counts_it(
+        self, who, the_series, bc_issue, caplog
+    ):
+        good = planned_issue(
+            who, the_series, when=timezone.now() - datetime.timedelta(hours=1)
+        )
+        result = services.issues_publish_due()
+        assert result == services.PublishDue(published=[good], failed=[bc_issue.pk])
+        assert f"issue {bc_issue.pk} not published" in caplog.text
+
+    def test_the_migration_makes_it_readable_and_the_pages_open(
+        self, who, bc_issue, admin_client
+    ):
+        migration = importlib.import_module(
+            "showcase.migrations.0002_dates_in_calendar"
+        )
+        migration.issue_times_into_calendar(django_apps, None)
+        issue = Issue.objects.get(pk=bc_issue.pk)
+        assert issue.scheduled_at == migration.MARKER
+        assert issue.status == Issue.Status.PLANNED
+        desk = signed_in(who.editor).get("/editor/")
+        assert desk.status_code == 200
+        assert "1999-12-31 23:59" in desk.content.decode()
+        assert admin_client.get("/admin/showcase/issue/").status_code == 200
+        # Still outside the range: it waits for an editor, it is not published.
+        assert services.issues_publish_due().failed == [issue.pk]
