@@ -63,6 +63,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost after security, so that every answer, static files and the
+    # refusals below included, carries the same headers.
+    "casehub.middleware.ResponseHeadersMiddleware",
+    # Before anything reads the query string, the form or the session cookie.
+    "casehub.middleware.NullCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -138,12 +143,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "submissions:case_list"
 LOGOUT_REDIRECT_URL = "home"
 
-# django-axes: lock a username (from any address) after repeated failures.
+# django-axes: lock a username (from any address) after repeated failures, and
+# an address after many failures over all the usernames it tried (see
+# casehub.lockout). An administrator unlocks early with `manage.py
+# axes_reset_username NAME` or by deleting the access attempt in the admin.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "casehub.lockout.AccountLockoutHandler"
+# Axes stores the failed request's form; the password change form's fields are
+# passwords too (casehub.views.PasswordChangeView counts them).
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
 AXES_LOCKOUT_CALLABLE = "casehub.views.login_locked_out"
 AXES_RESET_ON_SUCCESS = True
+# The lock ends when the page says it does: attempts while locked, the owner's
+# included, are refused without moving the end of the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "zh-hans"
@@ -342,6 +364,45 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Browser features no page of the site uses, switched off for it and anything it
+# might embed; interest-cohort and browsing-topics opt out of ad profiling.
+PERMISSIONS_POLICY_DENIED = [
+    "accelerometer",
+    "ambient-light-sensor",
+    "autoplay",
+    "battery",
+    "bluetooth",
+    "browsing-topics",
+    "camera",
+    "display-capture",
+    "document-domain",
+    "encrypted-media",
+    "fullscreen",
+    "gamepad",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "identity-credentials-get",
+    "idle-detection",
+    "interest-cohort",
+    "local-fonts",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "otp-credentials",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-create",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "speaker-selection",
+    "storage-access",
+    "usb",
+    "web-share",
+    "window-management",
+    "xr-spatial-tracking",
+]
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -5,6 +5,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from casehub import views as casehub_views
 from showcase import views as showcase_views
 from showcase.sitemaps import SITEMAPS
 
@@ -28,7 +29,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
+        casehub_views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(

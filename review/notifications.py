@@ -6,7 +6,11 @@ queued once that transaction commits; an email the queue never took (the
 broker was down) is picked up by the periodic sweep in `tasks`.
 """
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from casehub.text import bidi_strip, subject_line, text_render
 
 from .models import CaseEvent, Notification
 from .selectors import event_recipients
@@ -71,3 +75,34 @@ def emails_queue(notification_ids) -> None:
             notification_email_send.delay(notification_id)
 
     transaction.on_commit(send, robust=True)
+
+
+def notification_email(notification: Notification) -> tuple[str, str]:
+    """The subject and plain-text body of a notification's email.
+
+    Both are plain text, so a title's `"` or `&` reaches the reader as typed.
+    """
+    context = {
+        "notification": notification,
+        "event": notification.event,
+        "case": notification.case,
+        "site_url": settings.SITE_URL,
+    }
+    return _subject(notification), text_render(
+        "review/email/notification_body.txt", context
+    )
+
+
+def _subject(notification: Notification) -> str:
+    if notification.kind == Notification.Kind.CAMPAIGN:
+        subject = _("[Call for cases] %(title)s closes soon") % {
+            "title": notification.campaign.title
+        }
+    elif notification.kind == Notification.Kind.REMINDER:
+        subject = _("[Case] Overdue: %(title)s") % {"title": notification.case.title}
+    else:
+        subject = _("[Case] %(title)s: %(action)s") % {
+            "title": notification.case.title,
+            "action": notification.event.get_action_display(),
+        }
+    return subject_line(bidi_strip(subject))

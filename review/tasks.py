@@ -14,7 +14,6 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
@@ -37,6 +36,7 @@ RETRY = {
 def notification_email_send(notification_id: int) -> None:
     """Email one notification, once."""
     from .models import Notification
+    from .notifications import notification_email
 
     with transaction.atomic():
         notification = (
@@ -50,17 +50,10 @@ def notification_email_send(notification_id: int) -> None:
         if notification is None or not notification.recipient.email:
             return
         with translation.override(settings.LANGUAGE_CODE):
-            context = {
-                "notification": notification,
-                "event": notification.event,
-                "case": notification.case,
-                "site_url": settings.SITE_URL,
-            }
-            subject = render_to_string("review/email/notification_subject.txt", context)
-            body = render_to_string("review/email/notification_body.txt", context)
+            subject, body = notification_email(notification)
         # Sent while the row is locked and before it is marked: a crash after
         # sending and before commit is the one window for a repeat.
-        send_mail(" ".join(subject.split()), body, None, [notification.recipient.email])
+        send_mail(subject, body, None, [notification.recipient.email])
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
 

@@ -272,17 +272,28 @@ class InboxView(LoginRequiredMixin, ListView):
 
 
 class NotificationOpenView(LoginRequiredMixin, View):
-    """Mark a notification read and go to where the case can be acted on."""
+    """Go to where a notification's case can be acted on.
+
+    Only the reader's own click in the inbox (a POST) marks it read. A GET
+    (the link in the email, or a page that points an image at this address)
+    only leads the way: a GET changes nothing.
+    """
 
     def get(self, request, pk):
-        notification = get_object_or_404(
-            Notification.objects.select_related("case__current_stage"),
-            pk=pk,
-            recipient=request.user,
-        )
+        return redirect(_notification_target(self._notification(pk), request.user))
+
+    def post(self, request, pk):
+        notification = self._notification(pk)
         if notification.read_at is None:
             Notification.objects.filter(pk=pk).update(read_at=timezone.now())
         return redirect(_notification_target(notification, request.user))
+
+    def _notification(self, pk) -> Notification:
+        return get_object_or_404(
+            Notification.objects.select_related("case__current_stage"),
+            pk=pk,
+            recipient=self.request.user,
+        )
 
 
 def _notification_target(notification, user) -> str:

@@ -1,8 +1,10 @@
 from django.contrib.syndication.views import Feed
+from django.urls import reverse
 from django.utils.feedgenerator import Rss201rev2Feed
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 
+from casehub.links import absolute_url
 from casehub.text import xml_fit
 from submissions.models import Case
 
@@ -36,7 +38,11 @@ class XmlFitRssFeed(Rss201rev2Feed):
 
 
 class SeriesFeed(Feed):
-    """RSS of the latest published cases of a series."""
+    """RSS of the latest published cases of a series.
+
+    Every link is absolute at SITE_URL: Django would otherwise complete them
+    with the host the request named.
+    """
 
     feed_type = XmlFitRssFeed
 
@@ -47,7 +53,10 @@ class SeriesFeed(Feed):
         return series.title
 
     def link(self, series):
-        return series.get_absolute_url()
+        return absolute_url(series.get_absolute_url())
+
+    def feed_url(self, series):
+        return absolute_url(reverse("showcase:feed", args=[series.slug]))
 
     def description(self, series):
         return _("The latest issues of %(series)s") % {"series": series.title}
@@ -74,10 +83,10 @@ class SeriesFeed(Feed):
         return linebreaks(entry.case.lead, autoescape=True)
 
     def item_link(self, entry):
-        return entry.case_url
+        return absolute_url(entry.case_url)
 
-    # The guid is left to Django: the item's link with the site's domain, so
-    # that it is the absolute permalink RSS asks for.
+    # The guid is left to Django: the item's absolute link, the permalink RSS
+    # asks for.
     item_guid_is_permalink = True
 
     def item_pubdate(self, entry):

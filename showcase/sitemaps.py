@@ -1,18 +1,30 @@
 from django.contrib.sitemaps import Sitemap
 
+from casehub.links import site_domain, site_scheme
 from submissions.models import Case
 
 from .models import Issue, IssueCase, Series
 
 
-class SeriesSitemap(Sitemap):
+class SiteSitemap(Sitemap):
+    """Addresses at SITE_URL: Django's sitemap takes the request's host and
+    scheme otherwise."""
+
+    def get_protocol(self, protocol=None):
+        return site_scheme()
+
+    def get_domain(self, site=None):
+        return site_domain()
+
+
+class SeriesSitemap(SiteSitemap):
     changefreq = "weekly"
 
     def items(self):
         return Series.objects.filter(is_active=True).order_by("pk")
 
 
-class IssueSitemap(Sitemap):
+class IssueSitemap(SiteSitemap):
     changefreq = "monthly"
 
     def items(self):
@@ -26,7 +38,7 @@ class IssueSitemap(Sitemap):
         return issue.updated_at
 
 
-class CaseSitemap(Sitemap):
+class CaseSitemap(SiteSitemap):
     changefreq = "monthly"
 
     def items(self):

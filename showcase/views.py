@@ -1,7 +1,10 @@
 """The public reading site: home, series, issue and case pages, feeds, health."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -10,9 +13,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
 from casehub.celery import app as celery_app
+from casehub.links import absolute_url
 
 from . import selectors
 from .cache import page_field, page_get, page_set, page_split
@@ -144,22 +149,39 @@ def _render_case(request, case, issue) -> tuple[str, int]:
         "next_issue": following,
         "published_at": case.published_at,
         "view_count": VIEWS_PLACEHOLDER,
-        "canonical_url": request.build_absolute_uri(
-            reverse("showcase:case", args=[case.pk])
-        ),
+        "canonical_url": absolute_url(reverse("showcase:case", args=[case.pk])),
     }
     return render_to_string("showcase/case_detail.html", context, request), stored_count
 
 
-@require_GET
+# The browser's own word on where a request comes from: what a CSRF token
+# proves for other forms. Anything but our own pages is refused.
+SAME_ORIGIN_FETCH = frozenset({"same-origin"})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
 def language_switch(request, code):
-    """Switch the language by a plain link: cached pages then carry no form."""
-    next_url = request.GET.get("next") or "/"
+    """Switch the language for this browser, by a POST from one of our pages.
+
+    The switch sits in the footer of the pages the cache shares among readers,
+    so its form carries no CSRF token (a token there would be one reader's, sent
+    to all). What the token would prove, that the post comes from our own pages,
+    the browser says itself: `Sec-Fetch-Site`, or failing that `Origin` or
+    `Referer`, none of which another site's page can set. A GET changes nothing
+    and only goes on to `next`, so no image or link elsewhere switches anyone's
+    language.
+    """
+    next_url = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = "/"
     response = HttpResponseRedirect(next_url)
+    if request.method != "POST":
+        return response
+    if not _from_our_pages(request):
+        raise PermissionDenied
     if code in dict(settings.LANGUAGES):
         translation.activate(code)
         response.set_cookie(
@@ -172,6 +194,21 @@ def language_switch(request, code):
     return response
 
 
+def _from_our_pages(request) -> bool:
+    """True when the browser says the request was sent by a page of this site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in SAME_ORIGIN_FETCH
+    sender = request.headers.get("Origin") or request.headers.get("Referer")
+    if not sender or sender == "null":
+        return False
+    parts = urlsplit(sender)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin == f"{request.scheme}://{request.get_host()}" or (
+        origin in settings.CSRF_TRUSTED_ORIGINS
+    )
+
+
 @require_GET
 def robots_txt(request):
     lines = [
@@ -182,7 +219,7 @@ def robots_txt(request):
         "Disallow: /review/",
         "Disallow: /inbox/",
         "Disallow: /editor/",
-        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+        f"Sitemap: {absolute_url(reverse('sitemap'))}",
     ]
     return HttpResponse(
         "\n".join(lines) + "\n", content_type="text/plain; charset=utf-8"

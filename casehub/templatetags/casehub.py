@@ -1,7 +1,30 @@
 from django import template
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from casehub import links
+from casehub.text import bidi_strip
+
 register = template.Library()
+
+
+@register.filter
+def absolute_url(path) -> str:
+    """A site path as an absolute address at SITE_URL, never the request's host."""
+    return links.absolute_url(str(path))
+
+
+@register.filter(needs_autoescape=True)
+def isolate(text, autoescape=True) -> str:
+    """User text set inside a sentence of ours, kept from turning the sentence.
+
+    In HTML it goes into <bdi>, so its direction is its own and ends with it;
+    in plain text (an email) it loses any bidirectional controls instead.
+    """
+    text = bidi_strip(str(text))
+    if not autoescape:
+        return text
+    return format_html("<bdi>{}</bdi>", text)
 
 
 @register.filter

@@ -58,7 +58,7 @@ class ReadingTests:
         phone.go("/series/dangjian-yinling/1/")
         phone.page.click(".case-list__title >> nth=0")
         phone.screenshot("public-case-phone")
-        phone.page.click("a[hreflang=en]")
+        phone.page.click(".language-links button[lang=en]")
         expect(phone.page.locator(".case-article__meta")).to_contain_text("Views:")
         expect(phone.page.locator("html")).to_have_attribute("lang", "en")
         assert phone.errors == []

@@ -60,7 +60,7 @@ class ReviewFlowTests:
             "请补充学习成效的具体事例"
         )
         secretary.screenshot("inbox")
-        secretary.page.locator(".inbox__item a").first.click()
+        secretary.page.locator(".inbox__open").first.click()
         expect(secretary.page.locator(".return-note")).to_contain_text(
             "请补充学习成效的具体事例"
         )

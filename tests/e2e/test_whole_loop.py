@@ -106,7 +106,7 @@ class WholeLoopTests:
             RETURN_COMMENT
         )
         secretary.screenshot("loop-05-inbox")
-        secretary.page.locator(".inbox__item a").first.click()
+        secretary.page.locator(".inbox__open").first.click()
         expect(secretary.page.locator(".return-note")).to_contain_text(RETURN_COMMENT)
         secretary.page.click("a:has-text('编辑')")
         secretary.page.fill(
@@ -190,7 +190,7 @@ class WholeLoopTests:
         assert case.views.count == 2
 
         # The same page in English.
-        page.click("a[hreflang=en]")
+        page.click(".language-links button[lang=en]")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(article.locator(".case-article__meta")).to_contain_text("Views: 2")
         reader.screenshot("loop-12-case-english")

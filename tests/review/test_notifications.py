@@ -259,3 +259,55 @@ class AuditEventActionTests:
             event = services.case_withdraw(case=case, acting_user=who.secretary)
         assert event.action == CaseEvent.Action.WITHDRAW
         assert recipients_of(event) == ["reviewer1"]
+
+
+TRICKY_TITLE = '“A&B” <x> "q"'
+
+
+class EmailTextTests:
+    """Emails are plain text: what the title says, they say, character for character."""
+
+    def test_subject_and_body_carry_the_title_as_typed(self, who, mailoutbox):
+        with committed():
+            services.case_submit(
+                case=draft(who, title=TRICKY_TITLE), acting_user=who.secretary
+            )
+        (mail,) = mailoutbox
+        assert mail.subject == f"【案例】{TRICKY_TITLE}:已提交"
+        assert TRICKY_TITLE in mail.body
+        for escaped in ("&amp;", "&quot;", "&lt;", "&gt;", "&#x27;", "<bdi>"):
+            assert escaped not in mail.subject + mail.body
+
+    def test_the_reminder_subject_is_plain_too(self, who, mailoutbox):
+        case = draft(who, title=TRICKY_TITLE)
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        Case.objects.filter(pk=case.pk).update(
+            stage_due_at=timezone.now() - timedelta(hours=1)
+        )
+        mailoutbox.clear()
+        with committed():
+            tasks.overdue_reminders_send.delay()
+        assert [mail.subject for mail in mailoutbox] == [
+            f"【案例】超期提醒：{TRICKY_TITLE}"
+        ]
+
+    def test_a_subject_is_one_line(self, who, mailoutbox):
+        case = draft(who)
+        # A title that came in around the form, say from the shell.
+        Case.objects.filter(pk=case.pk).update(title="第一行\r\n第二行")
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        (mail,) = mailoutbox
+        assert mail.subject == "【案例】第一行 第二行:已提交"
+
+    def test_bidi_controls_never_reach_the_email(self, who, mailoutbox):
+        case = draft(who)
+        # Stored before titles were cleaned on save.
+        Case.objects.filter(pk=case.pk).update(title="标题\u202e反转")
+        with committed():
+            services.case_submit(case=case, acting_user=who.secretary)
+        (mail,) = mailoutbox
+        assert "\u202e" not in mail.subject + mail.body
+        assert "标题反转" in mail.subject
+        assert "标题反转" in mail.body

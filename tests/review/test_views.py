@@ -1,9 +1,13 @@
+import datetime
+from urllib.parse import urljoin
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
 from review import services
-from review.models import CaseEvent, Decision, Notification
+from review.models import CaseEvent, Decision, Notification, ReviewStage
 from submissions.models import Case
 from submissions.services import CaseContent, case_update
 from tests.review.factories import (
@@ -89,7 +93,8 @@ class ReviewQueueViewTests:
         today = timezone.localdate(tagged.submitted_at).isoformat()
         dated = client.get(url, {"submitted_after": today, "submitted_before": today})
         assert len(dated.context["cases"]) == 2
-        future = client.get(url, {"submitted_after": "2999-01-01"})
+        tomorrow = timezone.localdate(tagged.submitted_at) + datetime.timedelta(days=1)
+        future = client.get(url, {"submitted_after": tomorrow.isoformat()})
         assert list(future.context["cases"]) == []
 
     def test_hostile_parameters_do_not_break_the_page(self, who):
@@ -291,11 +296,44 @@ class InboxViewTests:
         inbox = client.get(reverse("inbox:list"))
         notification = inbox.context["notifications"][0]
         assert "收件箱测试" in inbox.content.decode()
-        response = client.get(reverse("inbox:open", args=[notification.pk]))
+        response = client.post(reverse("inbox:open", args=[notification.pk]))
         assert response["Location"] == reverse("review:case", args=[case.pk])
         notification.refresh_from_db()
         assert notification.read_at is not None
         assert "inbox-link__count" not in client.get("/").content.decode()
+
+    def test_the_inbox_opens_a_notification_by_post(self, who):
+        with committed():
+            submitted(who)
+        notification = Notification.objects.get()
+        page = signed_in(who.reviewer1).get(reverse("inbox:list")).content.decode()
+        url = reverse("inbox:open", args=[notification.pk])
+        assert f'method="post" action="{url}"' in page
+        assert f'href="{url}"' not in page
+
+    # The email's link, and an image whose address a browser resolves to it.
+    @pytest.mark.parametrize("src", ["/inbox/{pk}/", "/media/../inbox/{pk}/"])
+    def test_a_get_leads_the_way_and_leaves_it_unread(self, who, src):
+        with committed():
+            case = submitted(who)
+        notification = Notification.objects.get()
+        client = signed_in(who.reviewer1)
+        url = urljoin("http://testserver/cases/1/", src.format(pk=notification.pk))
+        response = client.get(url, follow=True)
+        assert response.redirect_chain[-1][0] == reverse("review:case", args=[case.pk])
+        notification.refresh_from_db()
+        assert notification.read_at is None
+        assert 'class="inbox-link__count">1' in response.content.decode()
+
+    def test_opening_needs_the_csrf_token(self, who):
+        with committed():
+            submitted(who)
+        notification = Notification.objects.get()
+        client = signed_in(who.reviewer1, enforce_csrf_checks=True)
+        response = client.post(reverse("inbox:open", args=[notification.pk]))
+        assert response.status_code == 403
+        notification.refresh_from_db()
+        assert notification.read_at is None
 
     def test_mark_all_read(self, who):
         with committed():
@@ -320,9 +358,9 @@ class InboxViewTests:
             submitted(who)
         notification = Notification.objects.get()
         client = signed_in(who.reviewer2)
-        assert (
-            client.get(reverse("inbox:open", args=[notification.pk])).status_code == 404
-        )
+        url = reverse("inbox:open", args=[notification.pk])
+        assert client.get(url).status_code == 404
+        assert client.post(url).status_code == 404
         client.post(reverse("inbox:mark_read", args=[notification.pk]))
         notification.refresh_from_db()
         assert notification.read_at is None
@@ -332,7 +370,7 @@ class InboxViewTests:
             case = submitted(who)
             decide(case, "return", who.reviewer1, comment="请修改")
         notification = Notification.objects.get(recipient=who.secretary)
-        response = signed_in(who.secretary).get(
+        response = signed_in(who.secretary).post(
             reverse("inbox:open", args=[notification.pk])
         )
         assert response["Location"] == case.get_absolute_url()
@@ -344,7 +382,53 @@ class InboxViewTests:
             case = submitted(who)
         notification = Notification.objects.get(recipient=who.reviewer1)
         decide(case, "approve", who.reviewer1, comment="")
-        response = signed_in(who.reviewer1).get(
+        response = signed_in(who.reviewer1).post(
             reverse("inbox:open", args=[notification.pk])
         )
         assert response["Location"] == reverse("inbox:list")
+
+
+class UserTextInSentencesTests:
+    """Titles and names set inside our sentences: escaped once, and isolated."""
+
+    def test_the_inbox_escapes_a_title_once(self, who):
+        with committed():
+            submitted(who, title='“A&B” <x> "q"')
+        html = signed_in(who.reviewer1).get(reverse("inbox:list")).content.decode()
+        assert "<bdi>“A&amp;B” &lt;x&gt; &quot;q&quot;</bdi>" in html
+        assert "&amp;quot;" not in html
+        assert "&amp;amp;" not in html
+
+    def test_a_title_loses_its_override_on_save(self, who):
+        with committed():
+            case = submitted(who, title="标题\u202e反转", tagline="\u2067口号\u2069")
+        case.refresh_from_db()
+        assert (case.title, case.tagline) == ("标题反转", "口号")
+        assert latest(case).title == "标题反转"
+        html = signed_in(who.reviewer1).get(reverse("inbox:list")).content.decode()
+        assert "\u202e" not in html
+        assert "<bdi>标题反转</bdi>" in html
+
+    def test_an_override_stored_earlier_is_isolated_in_the_inbox(self, who):
+        with committed():
+            case = submitted(who)
+        # A row written before titles were cleaned, or around the models.
+        Case.objects.filter(pk=case.pk).update(title="标题\u202e反转")
+        html = signed_in(who.reviewer1).get(reverse("inbox:list")).content.decode()
+        assert "\u202e" not in html
+        assert "<bdi>标题反转</bdi>" in html
+
+    def test_names_in_the_timeline_are_isolated(self, who):
+        case = submitted(who)
+        decide(case, "return", who.reviewer1, comment="请修改")
+        # Names written around the models, so only the page can isolate them.
+        get_user_model().objects.filter(pk=who.reviewer1.pk).update(
+            first_name="审核\u202e员"
+        )
+        ReviewStage.objects.filter(position=1).update(name="初审\u202e")
+        html = signed_in(who.secretary).get(case.get_absolute_url()).content.decode()
+        timeline = html[html.index('<ol class="timeline">') :]
+        timeline = timeline[: timeline.index("</ol>")]
+        assert "\u202e" not in timeline
+        assert "<bdi>审核员</bdi>" in timeline
+        assert "<bdi>初审</bdi>" in timeline

@@ -188,12 +188,17 @@ class PageReading(HTMLParser):
             self._form_check(self._forms.pop())
 
     def _form_check(self, form):
-        """Our forms post with a CSRF token, or are GET search forms."""
+        """Our forms post with a CSRF token, or are GET search forms, or are
+        the footer's language switch (tokenless, for the shared cache)."""
         attrs = form["attrs"]
         if (attrs.get("method") or "get").lower() == "get":
             ours = attrs.get("role") == "search"
         else:
-            ours = form["csrf"]
+            action = (attrs.get("action") or "").split("?")[0]
+            switch = action.startswith("/lang/") and (
+                resolve(action).url_name == "language_switch"
+            )
+            ours = form["csrf"] or switch
         if not ours:
             self.dangers.append(f"<form {attrs}>")
 
