@@ -1,14 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from casehub.dates import DateHierarchyInCalendarMixin
 from submissions.admin import ReadOnlyAdmin
+from submissions.exceptions import CaseActionError
 
-from .models import Campaign, Extension
+from .models import Campaign, CampaignEvent, Extension
+from .services import campaign_delete
 
 
 class ExtensionInline(admin.TabularInline):
+    """Every grant, the one in force and the ones later grants replaced."""
+
     model = Extension
-    fields = ["branch", "until", "reason", "granted_by", "granted_at"]
+    fields = ["branch", "until", "reason", "granted_by", "granted_at", "superseded_at"]
     readonly_fields = fields
     extra = 0
 
@@ -36,3 +40,21 @@ class CampaignAdmin(DateHierarchyInCalendarMixin, ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def delete_model(self, request, obj):
+        try:
+            campaign_delete(campaign=obj, acting_user=request.user)
+        except CaseActionError as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for campaign in queryset:
+            self.delete_model(request, campaign)
+
+
+@admin.register(CampaignEvent)
+class CampaignEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "campaign", "action", "branch", "actor"]
+    list_filter = ["action"]
+    search_fields = ["campaign__title", "detail", "actor__username"]
+    list_select_related = ["campaign", "branch", "actor"]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casehub.audit import AppendOnlyModel
 from casehub.dates import TypedDateValidator
 
 
@@ -68,8 +69,18 @@ class Campaign(models.Model):
         return (self.closes_on - today).days
 
 
+class ExtensionQuerySet(models.QuerySet):
+    def in_force(self) -> "ExtensionQuerySet":
+        """The latest grant for each organisation; the earlier ones are history."""
+        return self.filter(superseded_at__isnull=True)
+
+
 class Extension(models.Model):
-    """An editor lets one organisation submit after the call has closed."""
+    """An editor lets one organisation submit after the call has closed.
+
+    A new grant for the same organisation does not overwrite the last one: it
+    closes it (`superseded_at`) and adds its own row, so the history stays.
+    """
 
     campaign = models.ForeignKey(
         Campaign,
@@ -91,16 +102,74 @@ class Extension(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    granted_at = models.DateTimeField(_("granted"), auto_now=True)
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+    superseded_at = models.DateTimeField(
+        _("replaced by a later grant"), null=True, blank=True
+    )
+
+    objects = ExtensionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("extension")
         verbose_name_plural = _("extensions")
+        ordering = ["granted_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "branch"], name="one_extension_per_branch"
+                fields=["campaign", "branch"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_extension_in_force_per_branch",
             )
         ]
 
     def __str__(self):
         return f"{self.campaign} · {self.branch} · {self.until}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.superseded_at is None
+
+
+class CampaignEvent(AppendOnlyModel):
+    """One line of the calls' audit log: who opened, changed or extended a call."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Call opened")
+        CHANGE = "change", _("Call changed")
+        EXTEND = "extend", _("Extension granted")
+        DELETE = "delete", _("Call deleted")
+
+    # Kept when the call is deleted, with its title in `detail`.
+    campaign = models.ForeignKey(
+        Campaign,
+        verbose_name=_("call for cases"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    branch = models.ForeignKey(
+        "submissions.Branch",
+        verbose_name=_("party organisation"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The organisation an extension is for."),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("call event")
+        verbose_name_plural = _("call events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.action} {self.campaign_id} {self.branch_id}"

@@ -24,7 +24,7 @@ def submitted(prefix: str = "") -> Q:
 def campaigns_accepting(*, branches, today: datetime.date | None = None) -> QuerySet:
     """Calls that take cases from any of `branches` today: open, or extended."""
     today = today or timezone.localdate()
-    extended = Extension.objects.filter(
+    extended = Extension.objects.in_force().filter(
         campaign=OuterRef("pk"), branch__in=branches, until__gte=today
     )
     return (
@@ -47,7 +47,8 @@ def campaign_accepts(
 
 def extension_until(*, campaign: Campaign, branch: Branch) -> datetime.date | None:
     return (
-        Extension.objects.filter(campaign=campaign, branch=branch)
+        Extension.objects.in_force()
+        .filter(campaign=campaign, branch=branch)
         .values_list("until", flat=True)
         .first()
     )
@@ -131,7 +132,9 @@ def participation(*, campaign: Campaign) -> list[ParticipationRow]:
         entry["cases"] += row["cases"]
         entry["submitted"] += row["submitted"]
     extensions = dict(
-        Extension.objects.filter(campaign=campaign).values_list("branch_id", "until")
+        Extension.objects.in_force()
+        .filter(campaign=campaign)
+        .values_list("branch_id", "until")
     )
     rows = []
     for branch in campaign.branches.order_by("name"):
@@ -213,7 +216,8 @@ def open_calls_for(*, branches, today: datetime.date | None = None) -> list[Open
     if not campaigns:
         return []
     extended = dict(
-        Extension.objects.filter(campaign__in=campaigns, branch__in=branches)
+        Extension.objects.in_force()
+        .filter(campaign__in=campaigns, branch__in=branches)
         .values("campaign_id")
         .annotate(until=Max("until"))
         .values_list("campaign_id", "until")

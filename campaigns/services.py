@@ -11,7 +11,7 @@ from review.selectors import is_editor
 from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Branch
 
-from .models import Campaign, Extension
+from .models import Campaign, CampaignEvent, Extension
 from .selectors import campaign_accepts
 
 
@@ -22,6 +22,42 @@ class NotAccepting(WrongState):
 def _require_editor(user) -> None:
     if not is_editor(user):
         raise NotPermitted(_("Only editors may manage calls for cases."))
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+
+
+def _log(*, campaign, acting_user, action, branch=None, detail="") -> CampaignEvent:
+    return CampaignEvent.objects.create(
+        campaign=campaign,
+        branch=branch,
+        actor=acting_user,
+        action=action,
+        detail=detail,
+    )
+
+
+def _settings_text(campaign: Campaign, branch_ids) -> dict[str, str]:
+    """What a call's audit line records, as text that needs no translation."""
+    return {
+        "title": campaign.title,
+        "description": campaign.description,
+        "series": str(campaign.series),
+        "opens_on": campaign.opens_on.isoformat(),
+        "closes_on": campaign.closes_on.isoformat(),
+        "branches": ",".join(str(pk) for pk in sorted(branch_ids)),
+    }
+
+
+def _changes_text(before: dict[str, str] | None, after: dict[str, str]) -> str:
+    if before is None:
+        return "\n".join(f"{name}: {value}" for name, value in after.items())
+    return "\n".join(
+        f"{name}: {before[name]} → {after[name]}"
+        for name in after
+        if before[name] != after[name]
+    )
 
 
 @transaction.atomic
@@ -37,12 +73,19 @@ def campaign_save(
     campaign: Campaign | None = None,
 ) -> Campaign:
     """Open a call, or change one; with no organisations chosen, every active
-    organisation is expected to take part."""
+    organisation is expected to take part. The call stays locked while it
+    changes, and each save adds one line to its audit log."""
     _require_editor(acting_user)
     if closes_on < opens_on:
         raise WrongState(_("A call cannot close before it opens."))
+    before = None
     if campaign is None:
         campaign = Campaign(created_by=acting_user)
+    else:
+        campaign = _locked(campaign)
+        before = _settings_text(
+            campaign, campaign.branches.values_list("pk", flat=True)
+        )
     campaign.title = title
     campaign.description = description
     campaign.series = series
@@ -52,6 +95,16 @@ def campaign_save(
     if not branches:
         branches = Branch.objects.filter(is_active=True)
     campaign.branches.set(branches)
+    after = _settings_text(campaign, campaign.branches.values_list("pk", flat=True))
+    if before != after:
+        _log(
+            campaign=campaign,
+            acting_user=acting_user,
+            action=CampaignEvent.Action.CREATE
+            if before is None
+            else CampaignEvent.Action.CHANGE,
+            detail=_changes_text(before, after),
+        )
     return campaign
 
 
@@ -59,8 +112,14 @@ def campaign_save(
 def extension_grant(
     *, campaign: Campaign, branch: Branch, until: datetime.date, reason="", acting_user
 ) -> Extension:
-    """Let one organisation submit to a closed call until `until`."""
+    """Let one organisation submit to a closed call until `until`.
+
+    A grant for an organisation that already has one replaces it: the earlier
+    row is closed, not overwritten, and the latest grant is the one in force.
+    Grants for one call are taken one at a time, under the call's lock.
+    """
     _require_editor(acting_user)
+    campaign = _locked(campaign)
     if not campaign.branches.filter(pk=branch.pk).exists():
         raise WrongState(
             _("%(branch)s is not expected to take part in this call.")
@@ -70,12 +129,55 @@ def extension_grant(
         raise WrongState(
             _("An extension must run past the closing day and not end in the past.")
         )
-    extension, _created = Extension.objects.update_or_create(
+    previous = Extension.objects.in_force().filter(campaign=campaign, branch=branch)
+    previous_until = previous.values_list("until", flat=True).first()
+    previous.update(superseded_at=timezone.now())
+    extension = Extension.objects.create(
         campaign=campaign,
         branch=branch,
-        defaults={"until": until, "reason": reason, "granted_by": acting_user},
+        until=until,
+        reason=reason,
+        granted_by=acting_user,
+    )
+    detail = f"until: {until.isoformat()}"
+    if previous_until is not None:
+        detail = f"until: {previous_until.isoformat()} → {until.isoformat()}"
+    if reason:
+        detail += f"\nreason: {reason}"
+    _log(
+        campaign=campaign,
+        acting_user=acting_user,
+        action=CampaignEvent.Action.EXTEND,
+        branch=branch,
+        detail=detail,
     )
     return extension
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign, acting_user) -> None:
+    """Remove a call opened by mistake; refused once any case answers it.
+
+    Its audit log stays, with the call's title, for the record.
+    """
+    if not acting_user.is_superuser:
+        raise NotPermitted(_("Only a superuser may delete a call for cases."))
+    campaign = _locked(campaign)
+    if campaign.cases.exists():
+        raise WrongState(
+            _("Cases answer “%(title)s”; it cannot be deleted.")
+            % {"title": campaign.title}
+        )
+    _log(
+        campaign=campaign,
+        acting_user=acting_user,
+        action=CampaignEvent.Action.DELETE,
+        detail=_changes_text(
+            None,
+            _settings_text(campaign, campaign.branches.values_list("pk", flat=True)),
+        ),
+    )
+    campaign.delete()
 
 
 def campaign_require_accepting(*, campaign: Campaign, branch: Branch) -> None:

@@ -1,12 +1,48 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 
 from submissions.admin import ReadOnlyAdmin
+from submissions.exceptions import CaseActionError
 
-from .models import CaseEvent, Decision, Notification, ReviewStage
+from .models import CaseEvent, Decision, Notification, ReviewStage, StageEvent
+from .stages import (
+    STAGE_FIELDS,
+    StageInUse,
+    stage_create,
+    stage_deactivation_check,
+    stage_update,
+)
+
+
+class ReviewStageForm(forms.ModelForm):
+    """Says why a stage cannot be deactivated, with what the admin typed kept.
+
+    The service checks again under the stage's lock when it saves.
+    """
+
+    class Meta:
+        model = ReviewStage
+        fields = list(STAGE_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        stage = self.instance
+        deactivating = stage.pk is not None and data.get("is_active") is False
+        if deactivating and "is_active" in self.changed_data:
+            try:
+                stage_deactivation_check(stage=stage)
+            except StageInUse as refusal:
+                raise ValidationError(refusal.message, code="stage_in_use") from None
+        return data
 
 
 @admin.register(ReviewStage)
 class ReviewStageAdmin(admin.ModelAdmin):
+    """Every save goes through review.stages, on the change form and the list."""
+
+    form = ReviewStageForm
     list_display = [
         "position",
         "name",
@@ -18,6 +54,57 @@ class ReviewStageAdmin(admin.ModelAdmin):
     list_display_links = ["name"]
     list_editable = ["position", "due_in_days", "resume_after_return", "is_active"]
     list_select_related = ["reviewer_group"]
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", ReviewStageForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            stage_update(
+                stage=obj,
+                acting_user=request.user,
+                **{
+                    name: form.cleaned_data[name]
+                    for name in form.changed_data
+                    if name in STAGE_FIELDS
+                },
+            )
+            obj.refresh_from_db()
+            return
+        created = stage_create(
+            acting_user=request.user,
+            **{name: form.cleaned_data[name] for name in STAGE_FIELDS},
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self._refused_as_message(
+            request, super().changeform_view, request, *args, **kwargs
+        )
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self._refused_as_message(
+            request, super().changelist_view, request, *args, **kwargs
+        )
+
+    def _refused_as_message(self, request, view, *args, **kwargs):
+        # A case can arrive between the form's check and the locked save: the
+        # admin's transaction is rolled back and the admin told why.
+        try:
+            return view(*args, **kwargs)
+        except CaseActionError as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(StageEvent)
+class StageEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "stage", "action", "actor", "changes"]
+    list_filter = ["action", "stage"]
+    search_fields = ["stage__name", "actor__username"]
+    list_select_related = ["stage", "actor"]
 
 
 @admin.register(CaseEvent)

@@ -1,7 +1,6 @@
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casehub.dates import TypedDateFromToRangeFilter
@@ -47,4 +46,4 @@ class ReviewQueueFilter(django_filters.FilterSet):
     def only_overdue(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(stage_due_at__lt=timezone.now())
+        return queryset.overdue()

@@ -41,6 +41,41 @@ class ReviewStage(models.Model):
         return self.name
 
 
+class StageEvent(AppendOnlyModel):
+    """One line of the stages' audit log: who set a stage up or changed it, and how."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Stage set up")
+        CHANGE = "change", _("Stage changed")
+        DEACTIVATE = "deactivate", _("Stage deactivated")
+        ACTIVATE = "activate", _("Stage activated")
+
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="config_events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    # {field name: [before, after]}, as text; before is null for a new stage.
+    changes = models.JSONField(_("changes"), default=dict)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("stage event")
+        verbose_name_plural = _("stage events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.stage_id} {self.action}"
+
+
 class Decision(models.Model):
     """A reviewer's verdict on one revision at one stage."""
 

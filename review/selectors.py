@@ -1,9 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
-from submissions.models import Case, CaseRevision, Membership
+from submissions.models import Case, CaseRevision, Membership, overdue_q
 
 from .models import CaseEvent, Notification, ReviewStage
 
@@ -14,12 +13,16 @@ def is_editor(user) -> bool:
     return user.is_authenticated and user.has_perm(REOPEN_PERMISSION)
 
 
-def is_stage_reviewer(*, user, stage: ReviewStage) -> bool:
+def is_stage_member(*, user, stage: ReviewStage) -> bool:
+    """In the stage's reviewer group, whether or not the stage is in use."""
     return (
         user.is_authenticated
-        and stage.is_active
         and user.groups.filter(pk=stage.reviewer_group_id).exists()
     )
+
+
+def is_stage_reviewer(*, user, stage: ReviewStage) -> bool:
+    return stage.is_active and is_stage_member(user=user, stage=stage)
 
 
 def stages_for_reviewer(*, user) -> QuerySet[ReviewStage]:
@@ -30,6 +33,15 @@ def stages_for_reviewer(*, user) -> QuerySet[ReviewStage]:
     ).order_by("position")
 
 
+def stages_out_of_use_for(*, user) -> QuerySet[ReviewStage]:
+    """Deactivated stages whose reviewer group the user is in."""
+    if not user.is_authenticated:
+        return ReviewStage.objects.none()
+    return ReviewStage.objects.filter(
+        is_active=False, reviewer_group__in=user.groups.all()
+    ).order_by("position")
+
+
 def stage_counts(*, stages) -> dict[int, dict[str, int]]:
     """Cases waiting, and overdue, at each stage: one query for all stages."""
     rows = (
@@ -37,7 +49,7 @@ def stage_counts(*, stages) -> dict[int, dict[str, int]]:
         .values("current_stage")
         .annotate(
             waiting=Count("pk"),
-            overdue=Count("pk", filter=Q(stage_due_at__lt=timezone.now())),
+            overdue=Count("pk", filter=overdue_q()),
         )
     )
     counts = {stage.pk: {"waiting": 0, "overdue": 0} for stage in stages}

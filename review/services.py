@@ -20,7 +20,7 @@ from submissions.selectors import membership_role
 
 from .models import CaseEvent, Decision, ReviewStage
 from .notifications import event_notify
-from .selectors import is_editor, is_stage_reviewer
+from .selectors import is_editor, is_stage_member, is_stage_reviewer
 
 
 class AlreadyDecided(WrongState):
@@ -66,19 +66,30 @@ def case_event_record(
     return event
 
 
+def _stage_to_enter(stages) -> ReviewStage | None:
+    """The first active stage of `stages`, locked until commit.
+
+    review.stages counts a stage's waiting cases under the same lock before
+    deactivating it, so a case either arrives first and is counted, or waits
+    and then skips the stage that went out of use.
+    """
+    return (
+        stages.filter(is_active=True)
+        .order_by("position")
+        .select_for_update(no_key=True)
+        .first()
+    )
+
+
 def _first_stage() -> ReviewStage:
-    stage = ReviewStage.objects.filter(is_active=True).order_by("position").first()
+    stage = _stage_to_enter(ReviewStage.objects.all())
     if stage is None:
         raise WrongState(_("No review stage is set up; ask the administrator."))
     return stage
 
 
 def _next_stage(stage: ReviewStage) -> ReviewStage | None:
-    return (
-        ReviewStage.objects.filter(is_active=True, position__gt=stage.position)
-        .order_by("position")
-        .first()
-    )
+    return _stage_to_enter(ReviewStage.objects.filter(position__gt=stage.position))
 
 
 def _enter_stage(case: Case, stage: ReviewStage | None) -> None:
@@ -181,8 +192,10 @@ def case_resubmit(*, case: Case, acting_user) -> CaseEvent:
         _refuse_state(
             case, _("Only a returned case is resubmitted; this one is %(status)s.")
         )
-    stage = case.resume_stage
-    if stage is None or not stage.is_active:
+    stage = None
+    if case.resume_stage_id is not None:
+        stage = _stage_to_enter(ReviewStage.objects.filter(pk=case.resume_stage_id))
+    if stage is None:
         stage = _first_stage()
     return _send_to_review(
         case=case,
@@ -250,6 +263,11 @@ def _decide(
 ) -> CaseEvent:
     case = _lock(case)
     if not is_stage_reviewer(user=acting_user, stage=stage):
+        if not stage.is_active and is_stage_member(user=acting_user, stage=stage):
+            raise WrongState(
+                _("%(stage)s is not in use at the moment; ask the administrator.")
+                % {"stage": stage}
+            )
         raise NotPermitted(
             _("Only reviewers of %(stage)s may decide here.") % {"stage": stage}
         )

@@ -70,9 +70,7 @@ def overdue_reminders_send() -> int:
 
     now = timezone.now()
     today = timezone.localdate(now).isoformat()
-    overdue = Case.objects.filter(
-        status=Case.Status.IN_REVIEW, stage_due_at__lt=now, current_stage__isnull=False
-    ).select_related("current_stage")
+    overdue = Case.objects.overdue(now).select_related("current_stage")
     User = get_user_model()
     reminded = 0
     for case in overdue.iterator():

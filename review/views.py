@@ -33,6 +33,7 @@ from .selectors import (
     revisions_for_review,
     stage_counts,
     stages_for_reviewer,
+    stages_out_of_use_for,
 )
 from .services import (
     already_decided,
@@ -68,7 +69,7 @@ class ReviewQueueView(LoginRequiredMixin, ListView):
         if request.user.is_authenticated:
             self.stages = list(stages_for_reviewer(user=request.user))
             if not self.stages:
-                raise PermissionDenied(_("You are not a reviewer at any stage."))
+                raise PermissionDenied(_no_stage_message(request.user))
             self.stage = self._selected_stage()
         return super().dispatch(request, *args, **kwargs)
 
@@ -92,10 +93,18 @@ class ReviewQueueView(LoginRequiredMixin, ListView):
             stage=self.stage,
             stages=[(stage, counts[stage.pk]) for stage in self.stages],
             filter=self.filterset,
-            now=timezone.now(),
             query_string=_without_page(self.request.GET),
         )
         return context
+
+
+def _no_stage_message(user) -> str:
+    resting = [stage.name for stage in stages_out_of_use_for(user=user)]
+    if resting:
+        return _("The stages you review are not in use at the moment: %(stages)s.") % {
+            "stages": _(", ").join(resting)
+        }
+    return _("You are not a reviewer at any stage.")
 
 
 def _without_page(query) -> str:

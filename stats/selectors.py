@@ -143,12 +143,7 @@ def branch_figures(*, period: Period, campaign=None) -> list[BranchFigures]:
     cases = Case.objects.all()
     if campaign is not None:
         cases = cases.filter(campaign=campaign)
-    overdue = (
-        cases.filter(status=Case.Status.IN_REVIEW, stage_due_at__lt=timezone.now())
-        .values("branch_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    overdue = cases.overdue().values("branch_id").annotate(n=Count("pk")).order_by()
     for values in overdue:
         row(values["branch_id"]).overdue = values["n"]
 

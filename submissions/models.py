@@ -115,6 +115,23 @@ class Theme(models.Model):
         return self.name
 
 
+def overdue_q(now=None) -> models.Q:
+    """The one rule for "overdue": waiting at a review stage past its due time.
+
+    `Case.is_overdue` applies the same rule to one loaded case.
+    """
+    return models.Q(
+        status=Case.Status.IN_REVIEW,
+        current_stage__isnull=False,
+        stage_due_at__lt=now or timezone.now(),
+    )
+
+
+class CaseQuerySet(models.QuerySet):
+    def overdue(self, now=None) -> "CaseQuerySet":
+        return self.filter(overdue_q(now))
+
+
 class Case(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -217,6 +234,8 @@ class Case(models.Model):
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
 
+    objects = CaseQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
@@ -245,8 +264,10 @@ class Case(models.Model):
 
     @property
     def is_overdue(self) -> bool:
+        """`overdue_q` for this case, read from its fields without a query."""
         return (
             self.status == self.Status.IN_REVIEW
+            and self.current_stage_id is not None
             and self.stage_due_at is not None
             and self.stage_due_at < timezone.now()
         )
