@@ -1,12 +1,15 @@
+from operator import attrgetter
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from casehub.tables import FORMATS, Table, table_response
+from casehub.tables import COUNT, DATE, FORMATS, Column, Table, table_response
 from casehub.views import service_run
 from review.selectors import is_editor, stages_for_reviewer
 
@@ -58,7 +61,7 @@ class CampaignDetailView(DepartmentRequiredMixin, View):
         fmt = request.GET.get("format")
         if fmt in FORMATS:
             return table_response(
-                participation_table(campaign, rows),
+                participation_table(rows),
                 fmt,
                 _("%(title)s-participation") % {"title": campaign.title},
             )
@@ -67,7 +70,7 @@ class CampaignDetailView(DepartmentRequiredMixin, View):
     def render(self, campaign, rows, extension_form, status=200):
         context = {
             "campaign": campaign,
-            "rows": rows,
+            "table": participation_table(rows),
             "summary": participation_summary(rows),
             "extension_form": extension_form,
             "can_edit": is_editor(self.request.user),
@@ -76,26 +79,26 @@ class CampaignDetailView(DepartmentRequiredMixin, View):
         return render(self.request, self.template_name, context, status=status)
 
 
-def participation_table(campaign, rows) -> Table:
+# The page and the downloads read these columns alike.
+PARTICIPATION_COLUMNS = [
+    Column(gettext_lazy("Organisation"), lambda row: row.branch.name),
+    Column(
+        gettext_lazy("Stage reached"),
+        attrgetter("label"),
+        badge=lambda row: f"participation participation--{row.state}",
+    ),
+    Column(gettext_lazy("Cases"), attrgetter("cases"), COUNT),
+    Column(gettext_lazy("Submitted"), attrgetter("submitted"), COUNT),
+    Column(gettext_lazy("Extended until"), attrgetter("extended_until"), DATE),
+]
+
+
+def participation_table(rows) -> Table:
     return Table(
         title=_("Participation"),
-        columns=[
-            _("Organisation"),
-            _("Stage reached"),
-            _("Cases"),
-            _("Submitted"),
-            _("Extended until"),
-        ],
-        rows=[
-            [
-                row.branch.name,
-                str(row.label),
-                row.cases,
-                row.submitted,
-                row.extended_until.isoformat() if row.extended_until else "",
-            ]
-            for row in rows
-        ],
+        columns=PARTICIPATION_COLUMNS,
+        rows=rows,
+        empty=_("No organisation is expected to take part."),
     )
 
 

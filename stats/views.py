@@ -1,10 +1,20 @@
+from operator import attrgetter, itemgetter
+
 from django.shortcuts import render
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from campaigns.views import DepartmentRequiredMixin
-from casehub.tables import FORMATS, Table, table_response
+from casehub.tables import (
+    COUNT,
+    DAYS,
+    FORMATS,
+    PERCENT,
+    YEAR_MONTH,
+    Column,
+    Table,
+    table_response,
+)
 
 from . import charts
 from .forms import PeriodForm
@@ -15,14 +25,6 @@ from .selectors import (
     stage_figures,
     totals,
 )
-
-
-def days(duration) -> float | None:
-    return None if duration is None else round(duration.total_seconds() / 86400, 1)
-
-
-def percent(rate) -> str:
-    return "" if rate is None else f"{rate * 100:.0f}%"
 
 
 class DashboardView(DepartmentRequiredMixin, View):
@@ -43,9 +45,19 @@ class DashboardView(DepartmentRequiredMixin, View):
         months = monthly_figures(period=period, campaign=campaign)
         stages = stage_figures(period=period, campaign=campaign)
         tables = {
-            "branches": branch_table(rows),
-            "stages": stage_table(stages),
-            "months": month_table(months),
+            "branches": Table(
+                title=_("By organisation"),
+                columns=BRANCH_COLUMNS,
+                rows=rows,
+                empty=_("No organisation has figures for this period."),
+            ),
+            "stages": Table(
+                title=_("Time in each stage"),
+                columns=STAGE_COLUMNS,
+                rows=stages,
+                empty=_("No review stage is set up."),
+            ),
+            "months": Table(title=_("By month"), columns=MONTH_COLUMNS, rows=months),
         }
         wanted, fmt = request.GET.get("table"), request.GET.get("format")
         if wanted in tables and fmt in FORMATS:
@@ -55,101 +67,72 @@ class DashboardView(DepartmentRequiredMixin, View):
             "form": form,
             "period": period,
             "campaign": campaign,
-            "rows": rows,
-            "total": totals(rows),
-            "months": months,
-            "stages": stages,
+            "tables": tables,
+            "total": tables["branches"].summary(totals(rows)),
             "charts": dashboard_charts(rows, months, stages),
             "query": request.GET.urlencode() if form.is_bound else "",
         }
         return render(request, self.template_name, context)
 
 
-def branch_table(rows) -> Table:
-    return Table(
-        title=_("By organisation"),
-        columns=[
-            _("Organisation"),
-            _("Submitted"),
-            _("Returned"),
-            _("Rejected"),
-            _("Approved"),
-            _("Published"),
-            _("Approval rate"),
-            _("Overdue now"),
-            _("Views"),
-        ],
-        rows=[
-            [
-                row.branch.name,
-                row.submitted,
-                row.returned,
-                row.rejected,
-                row.approved,
-                row.published,
-                percent(row.approval_rate),
-                row.overdue,
-                row.views,
-            ]
-            for row in rows
-        ],
-    )
+# One column each, read by the page, the downloads and the charts alike.
+ORGANISATION = Column(_("Organisation"), lambda row: row.branch.name)
+SUBMITTED = Column(_("Submitted"), attrgetter("submitted"), COUNT)
+APPROVED = Column(_("Approved"), attrgetter("approved"), COUNT)
+PUBLISHED = Column(_("Published"), attrgetter("published"), COUNT)
+BRANCH_COLUMNS = [
+    ORGANISATION,
+    SUBMITTED,
+    Column(_("Returned"), attrgetter("returned"), COUNT),
+    Column(_("Rejected"), attrgetter("rejected"), COUNT),
+    APPROVED,
+    PUBLISHED,
+    # approved ÷ (approved + rejected), as the note under the table says.
+    Column(_("Approval rate"), attrgetter("approval_rate"), PERCENT),
+    Column(_("Overdue now"), attrgetter("overdue"), COUNT),
+    Column(_("Views"), attrgetter("views"), COUNT),
+]
+
+STAGE = Column(_("Stage"), lambda figures: figures.stage.name)
+MEDIAN = Column(_("Median (days)"), attrgetter("median"), DAYS)
+P90 = Column(_("90th percentile (days)"), attrgetter("p90"), DAYS)
+STAGE_COLUMNS = [
+    STAGE,
+    Column(_("Stays ended"), attrgetter("count"), COUNT),
+    MEDIAN,
+    P90,
+]
+
+MONTH = Column(_("Month"), itemgetter("month"), YEAR_MONTH)
+MONTH_COLUMNS = [
+    MONTH,
+    Column(_("Submitted"), itemgetter("submitted"), COUNT),
+    Column(_("Approved"), itemgetter("approved"), COUNT),
+    Column(_("Published"), itemgetter("published"), COUNT),
+]
 
 
-def stage_table(stages) -> Table:
-    return Table(
-        title=_("Time in each stage"),
-        columns=[
-            _("Stage"),
-            _("Stays ended"),
-            _("Median (days)"),
-            _("90th percentile (days)"),
-        ],
-        rows=[[s.stage.name, s.count, days(s.median), days(s.p90)] for s in stages],
-    )
-
-
-def month_table(months) -> Table:
-    return Table(
-        title=_("By month"),
-        columns=[_("Month"), _("Submitted"), _("Approved"), _("Published")],
-        rows=[
-            [
-                m["month"].strftime("%Y-%m"),
-                m["submitted"],
-                m["approved"],
-                m["published"],
-            ]
-            for m in months
-        ],
-    )
+def series(columns, rows) -> list[charts.Series]:
+    return [
+        charts.Series(str(c.header), [c.number(row) for row in rows]) for c in columns
+    ]
 
 
 def dashboard_charts(rows, months, stages) -> dict:
     active = [r for r in rows if r.submitted or r.approved or r.published]
-    month_labels = [date_format(m["month"], "Y-m") for m in months]
-    month_series = [
-        charts.Series(_("Submitted"), [m["submitted"] for m in months]),
-        charts.Series(_("Approved"), [m["approved"] for m in months]),
-        charts.Series(_("Published"), [m["published"] for m in months]),
-    ]
-    branch_series = [
-        charts.Series(_("Submitted"), [r.submitted for r in active]),
-        charts.Series(_("Approved"), [r.approved for r in active]),
-        charts.Series(_("Published"), [r.published for r in active]),
-    ]
-    stage_series = [
-        charts.Series(_("Median (days)"), [days(s.median) or 0 for s in stages]),
-        charts.Series(_("90th percentile (days)"), [days(s.p90) or 0 for s in stages]),
-    ]
+    month_series = series(MONTH_COLUMNS[1:], months)
+    branch_series = series([SUBMITTED, APPROVED, PUBLISHED], active)
+    stage_series = series([MEDIAN, P90], stages)
     return {
         "months": charts.column_chart(
-            title=_("Cases by month"), categories=month_labels, series=month_series
+            title=_("Cases by month"),
+            categories=[MONTH.text(m) for m in months],
+            series=month_series,
         ),
         "months_legend": charts.legend(month_series),
         "branches": charts.bar_chart(
             title=_("Cases by organisation"),
-            categories=[r.branch.name for r in active],
+            categories=[ORGANISATION.text(r) for r in active],
             series=branch_series,
         )
         if active
@@ -157,7 +140,7 @@ def dashboard_charts(rows, months, stages) -> dict:
         "branches_legend": charts.legend(branch_series),
         "stages": charts.column_chart(
             title=_("Days in each stage"),
-            categories=[s.stage.name for s in stages],
+            categories=[STAGE.text(s) for s in stages],
             series=stage_series,
             height=220,
         ),

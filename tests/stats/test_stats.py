@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
@@ -16,9 +17,15 @@ from openpyxl import load_workbook
 from review import services as review
 from showcase import services as showcase
 from showcase.models import ViewCount
-from stats.selectors import Period, branch_figures, percentile, stage_figures
+from stats.selectors import Period
 from submissions.models import Membership
 from submissions.services import CaseContent, case_create
+from tests.casehub.html_tables import (
+    assert_page_matches_downloads,
+    csv_rows,
+    html_tables,
+    sheet_rows,
+)
 from tests.review.factories import decide, people
 from tests.showcase.factories import series
 from tests.submissions.factories import member, signed_in
@@ -114,75 +121,6 @@ def figures_of(rows):
     }
 
 
-class FigureTests:
-    def test_per_organisation_in_march(self, history):
-        _who, cases = history
-        a, b = cases["a1"].branch.name, cases["b1"].branch.name
-        rows = branch_figures(period=MARCH)
-        # submitted, returned, rejected, approved, published, overdue now, views
-        assert figures_of(rows) == {a: (2, 1, 1, 1, 1, 0, 5), b: (1, 0, 0, 1, 1, 1, 7)}
-        rates = {row.branch.name: row.approval_rate for row in rows}
-        assert rates == {a: 0.5, b: 1.0}
-
-    def test_per_organisation_in_april(self, history):
-        _who, cases = history
-        a, b = cases["a1"].branch.name, cases["b1"].branch.name
-        rows = branch_figures(period=APRIL)
-        assert figures_of(rows) == {a: (0, 0, 0, 0, 0, 0, 5), b: (1, 0, 0, 0, 0, 1, 7)}
-        assert [row.approval_rate for row in rows] == [None, None]
-
-    def test_time_in_each_stage(self, history):
-        stages = {s.stage.name: s for s in stage_figures(period=MARCH)}
-        first, final = stages["初审"], stages["终审"]
-        # 初审 stays ended in March: 2 days, 1 day, 4 days, 6 hours.
-        assert sorted(first.durations) == [
-            timedelta(hours=6),
-            DAY,
-            2 * DAY,
-            4 * DAY,
-        ]
-        # Between 1 and 2 days; 70% of the way from 2 to 4 days.
-        assert (first.median, first.p90) == (1.5 * DAY, 3.4 * DAY)
-        assert (final.count, final.median, final.p90) == (2, DAY, DAY)
-        april = {s.stage.name: s for s in stage_figures(period=APRIL)}
-        # b2's stay at 终审 has not ended: only its 初审 day counts.
-        assert (april["初审"].durations, april["终审"].durations) == ([DAY], [])
-
-    def test_a_call_narrows_the_figures_to_its_cases(self, history):
-        who, cases = history
-        from campaigns.services import campaign_save
-
-        campaign = campaign_save(
-            acting_user=who.editor,
-            title="征集",
-            description="",
-            series=cases["a1"].issues.get().series,
-            opens_on=datetime.date(2026, 1, 1),
-            closes_on=datetime.date(2026, 12, 31),
-        )
-        cases["a2"].__class__.objects.filter(pk=cases["a2"].pk).update(
-            campaign=campaign
-        )
-        rows = figures_of(branch_figures(period=MARCH, campaign=campaign))
-        assert rows[cases["a2"].branch.name] == (1, 1, 1, 0, 0, 0, 0)
-        assert rows[cases["b1"].branch.name] == (0, 0, 0, 0, 0, 0, 0)
-        stages = {
-            s.stage.name: s for s in stage_figures(period=MARCH, campaign=campaign)
-        }
-        assert sorted(stages["初审"].durations) == [DAY, 4 * DAY]
-
-    def test_percentile_as_a_spreadsheet_computes_it(self):
-        # The same figures as MEDIAN() and PERCENTILE.INC() in Excel.
-        assert percentile([], 50) is None
-        assert percentile([7], 90) == 7
-        assert percentile([3, 1, 2], 50) == 2
-        assert percentile([1, 9], 50) == 5
-        assert percentile([1, 2, 3, 4], 50) == 2.5
-        assert percentile([1, 2, 3, 4], 90) == pytest.approx(3.7)
-        assert percentile(list(range(1, 11)), 90) == pytest.approx(9.1)
-        assert percentile([DAY, 3 * DAY], 50) == 2 * DAY
-
-
 def dashboard_queries(client, query="") -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"/statistics/{query}")
@@ -200,7 +138,8 @@ class DashboardTests:
         assert html.count('<svg class="chart"') == 3
         assert "<script" not in html.split("<main", 1)[1].split("</main>")[0]
         assert "各审核阶段用时" in html and "通过率" in html
-        assert "1.5 天" in html and "3.4 天" in html  # 初审 median and p90
+        stages = html_tables(html)["各审核阶段用时"]
+        assert ["初审", "4", "1.5", "3.4"] in stages.rows  # median and p90 in days
 
     def test_the_query_count_does_not_grow_with_the_cases(self, history):
         who, _cases = history
@@ -241,7 +180,9 @@ class DashboardTests:
         sheet = load_workbook(io.BytesIO(response.content)).active
         assert sheet["A1"].font.bold
         values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
-        assert [cases["b1"].branch.name, 1, 0, 0, 1, 1, "100%", 1, 7] in values
+        # The rate is a number the spreadsheet can compute with, shown as 100%.
+        assert [cases["b1"].branch.name, 1, 0, 0, 1, 1, 1.0, 1, 7] in values
+        assert sheet["G2"].number_format == "0%"
         stages = client.get(
             "/statistics/?start=2026-03-01&end=2026-03-31&table=stages&format=csv"
         )
@@ -299,6 +240,60 @@ class DashboardTests:
     def test_branch_users_are_refused(self, history):
         who, _cases = history
         assert signed_in(who.secretary).get("/statistics/").status_code == 403
+
+
+class DashboardTableTests:
+    """Each table on the page is the table in its downloads."""
+
+    @pytest.mark.parametrize(
+        "period", ["start=2026-03-01&end=2026-03-31", "start=2026-04-01&end=2026-04-30"]
+    )
+    def test_every_table_reads_the_same_on_the_page_and_in_its_files(
+        self, history, period
+    ):
+        who, _cases = history
+        client = signed_in(who.editor)
+        page = html_tables(client.get(f"/statistics/?{period}").content.decode())
+        for name, caption in (
+            ("branches", "按党组织"),
+            ("stages", "各审核阶段用时"),
+            ("months", "按月"),
+        ):
+            url = f"/statistics/?{period}&table={name}&format="
+            assert_page_matches_downloads(
+                page[caption],
+                csv_rows(client.get(url + "csv")),
+                sheet_rows(client.get(url + "xlsx")),
+            )
+        # April: nothing was decided, and no stay at 终审 ended.
+        assert len(page["按党组织"].rows) == 2 and len(page["按月"].rows) == 1
+
+    def test_the_headers_and_the_approval_rate_no_longer_differ(self, history):
+        who, cases = history
+        client = signed_in(who.editor)
+        query = "/statistics/?start=2026-03-01&end=2026-03-31"
+        html = client.get(query).content.decode()
+        stages = html_tables(html)["各审核阶段用时"]
+        assert stages.headers == [
+            "审核阶段",
+            "已办结次数",
+            "中位数（天）",
+            "90 分位数（天）",
+        ]
+        branches = html_tables(html)["按党组织"]
+        rate = branches.headers.index("通过率")
+        # approved ÷ (approved + rejected): A approved 1 and rejected 1.
+        assert {row[0]: row[rate] for row in branches.rows} == {
+            cases["a1"].branch.name: "50%",
+            cases["b1"].branch.name: "100%",
+        }
+        # The totals above read the same columns: 2 of 3 decisions approved.
+        totals = re.findall(
+            r'summary-counts__number">([^<]*)</span> ([^<]*)</li>', html
+        )
+        assert [label for _n, label in totals] == branches.headers[1:]
+        by_label = {label: number for number, label in totals}
+        assert (by_label["通过率"], by_label["已提交"]) == ("67%", "3")
 
 
 def test_chart_text_is_escaped():
