@@ -1,23 +1,44 @@
 """Every URL of the site × every role × GET and POST, from the URL configuration.
 
 Each cell has an expected status; none may be a 500, and no page a role may
-not see carries the title of a case it may not see.
+not see carries the title of a case it may not see. Each POST also has an
+expected effect: where the role may act, a valid form changes the tables the
+action writes; everywhere else the same form changes no table at all.
+
+The world is built once per module, in a transaction each cell's own savepoint
+rolls back to, so every cell starts from the same world.
 """
 
+import datetime
+import shutil
+
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from campaigns.services import campaign_save
+from casehub.celery import app as celery_app
 from exports.services import export_request
 from review import services as review
 from review.models import Notification
 from showcase import services as showcase
 from showcase.editor_urls import ISSUE_ACTIONS
-from tests.review.factories import committed, decide, draft, people
+from tests.images import image_bytes, upload
+from tests.review.factories import (
+    case_in_state,
+    committed,
+    decide,
+    draft,
+    latest,
+    people,
+    stage,
+)
 from tests.showcase.factories import approved_case, series
+from tests.submissions.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +59,32 @@ DEPARTMENT = REVIEWERS | EDITORS
 SIGNED_IN = set(ROLES) - {"anonymous"}
 HAS_ORGANISATION = MEMBERS | {"other_secretary"}
 LOGIN = 302  # anonymous users are sent to the sign-in page
+
+# What a request may move whatever it does: the session, django-axes' record
+# of who came when, and the public pages' view counts.
+COUNTERS = {
+    "sessions.session",
+    "axes.accessattempt",
+    "axes.accessattemptexpiration",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+    "showcase.viewcount",
+    "showcase.viewfold",
+}
+
+
+def tables():
+    """Every row of every table but the counters."""
+    snapshot = {}
+    for model in apps.get_models():
+        label = model._meta.label_lower
+        if label not in COUNTERS:
+            snapshot[label] = list(model._base_manager.order_by("pk").values_list())
+    return snapshot
+
+
+def changes(before, after):
+    return sorted(label for label in before if before[label] != after[label])
 
 
 def _routes(patterns=None, namespace="", prefix=""):
@@ -78,97 +125,316 @@ def group_only(group, allowed, refused=403):
     )
 
 
+def nothing(role):
+    """The POST changes no table, whoever sends it."""
+    return set()
+
+
+def acts(roles, *labels):
+    """The POST of these roles changes (at least) these tables; anyone else's
+    changes none. At least: an action may also write rows besides its own
+    (an audit event, a notification), which their own tests check."""
+    return lambda role: set(labels) if role in roles else set()
+
+
 POST_ONLY = 405
-# name: (expected GET status per role, expected POST status per role)
+CASE = "submissions.case"
+# name: (expected GET status per role, expected POST status per role,
+#        the tables the POST changes per role)
 EXPECTED = {
-    "home": (by_role(200), by_role(405)),
-    "showcase:series": (by_role(200), by_role(405)),
-    "showcase:issue": (by_role(200), by_role(405)),
-    "showcase:case": (by_role(200), by_role(405)),
-    "showcase:feed": (by_role(200), by_role(200)),
+    "home": (by_role(200), by_role(405), nothing),
+    "showcase:series": (by_role(200), by_role(405), nothing),
+    "showcase:issue": (by_role(200), by_role(405), nothing),
+    "showcase:case": (by_role(200), by_role(405), nothing),
+    "showcase:feed": (by_role(200), by_role(200), nothing),
     # A GET changes nothing and goes on; a POST must come from our own pages
     # (tests/showcase/test_language_switch.py), and this one says nothing.
-    "language_switch": (by_role(302), by_role(403)),
-    "robots_txt": (by_role(200), by_role(405)),
-    "healthz": (by_role(200), by_role(405)),
-    "sitemap": (by_role(200), by_role(200)),
-    "login": (by_role(302, anonymous=200), by_role(302, anonymous=200)),
-    "logout": (by_role(405), by_role(302)),
-    "password_change": (group_only(SIGNED_IN, 200), group_only(SIGNED_IN, 200)),
-    "password_change_done": (group_only(SIGNED_IN, 200), group_only(SIGNED_IN, 405)),
-    "set_language": (by_role(302), by_role(302)),
-    "submissions:case_list": (group_only(SIGNED_IN, 200), group_only(SIGNED_IN, 405)),
+    "language_switch": (by_role(302), by_role(403), nothing),
+    "robots_txt": (by_role(200), by_role(405), nothing),
+    "healthz": (by_role(200), by_role(405), nothing),
+    "sitemap": (by_role(200), by_role(200), nothing),
+    # A signed-in user is sent on before the form is read.
+    "login": (
+        by_role(302, anonymous=200),
+        by_role(302),
+        acts({"anonymous"}, "auth.user"),
+    ),
+    # Signing out ends the session, which is a counter here.
+    "logout": (by_role(405), by_role(302), nothing),
+    "password_change": (
+        group_only(SIGNED_IN, 200),
+        group_only(SIGNED_IN, 302),
+        acts(SIGNED_IN, "auth.user"),
+    ),
+    "password_change_done": (
+        group_only(SIGNED_IN, 200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
+    # The language is a cookie.
+    "set_language": (by_role(302), by_role(302), nothing),
+    "submissions:case_list": (
+        group_only(SIGNED_IN, 200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
     "submissions:case_create": (
         group_only(HAS_ORGANISATION, 200),
-        group_only(HAS_ORGANISATION, 200),
+        group_only(HAS_ORGANISATION, 302),
+        acts(HAS_ORGANISATION, CASE),
     ),
-    "submissions:case_detail": (members_only(200), group_only(SIGNED_IN, 405)),
-    "submissions:case_update": (members_only(200), members_only(200)),
-    "submissions:case_preview": (members_only(200), group_only(SIGNED_IN, 405)),
-    "submissions:revision_detail": (members_only(200), group_only(SIGNED_IN, 405)),
+    "submissions:case_detail": (
+        members_only(200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
+    "submissions:case_update": (
+        members_only(200),
+        members_only(302),
+        acts(MEMBERS, CASE),
+    ),
+    "submissions:case_preview": (
+        members_only(200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
+    "submissions:revision_detail": (
+        members_only(200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
     "submissions:case_submit": (
         by_role(POST_ONLY),
         members_only(by_role(302, correspondent=403)),
+        acts({"secretary"}, CASE, "submissions.caserevision", "review.caseevent"),
     ),
     "submissions:case_resubmit": (
         by_role(POST_ONLY),
         members_only(by_role(302, correspondent=403)),
+        acts({"secretary"}, CASE, "submissions.caserevision", "review.caseevent"),
     ),
     "submissions:case_withdraw": (
         by_role(POST_ONLY),
         members_only(by_role(302, correspondent=403)),
+        acts({"secretary"}, CASE, "review.caseevent"),
     ),
-    "submissions:case_delete": (by_role(POST_ONLY), members_only(302)),
+    "submissions:case_delete": (
+        by_role(POST_ONLY),
+        members_only(302),
+        acts(MEMBERS, CASE),
+    ),
     "submissions:image_upload": (
         by_role(POST_ONLY),
-        lambda role: 400 if role in HAS_ORGANISATION else 403,
+        lambda role: 200 if role in HAS_ORGANISATION else 403,
+        acts(HAS_ORGANISATION, "submissions.editorimage"),
     ),
-    "review:queue": (group_only(REVIEWERS, 200), group_only(REVIEWERS, 405)),
+    "review:queue": (group_only(REVIEWERS, 200), group_only(REVIEWERS, 405), nothing),
+    # The second stage's reviewer is told the case is not theirs (yet).
     "review:case": (
         by_role(404, anonymous=LOGIN, reviewer1=200),
-        by_role(404, anonymous=LOGIN, reviewer1=400, reviewer2=302),
+        by_role(404, anonymous=LOGIN, reviewer1=302, reviewer2=302),
+        acts({"reviewer1"}, CASE, "review.decision", "review.caseevent"),
     ),
-    "review:rejected": (group_only(EDITORS, 200), group_only(EDITORS, 405)),
-    "review:reopen": (by_role(POST_ONLY), group_only(EDITORS, 302)),
-    "inbox:list": (group_only(SIGNED_IN, 200), group_only(SIGNED_IN, 405)),
+    "review:rejected": (group_only(EDITORS, 200), group_only(EDITORS, 405), nothing),
+    "review:reopen": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, CASE, "review.caseevent"),
+    ),
+    "inbox:list": (group_only(SIGNED_IN, 200), group_only(SIGNED_IN, 405), nothing),
     # A GET only leads the way; the recipient's POST also marks it read.
     "inbox:open": (
         by_role(404, anonymous=LOGIN, reviewer1=302),
         by_role(404, anonymous=LOGIN, reviewer1=302),
+        acts({"reviewer1"}, "review.notification"),
     ),
-    "inbox:mark_read": (by_role(POST_ONLY), by_role(302, anonymous=403)),
-    "inbox:mark_all_read": (by_role(POST_ONLY), by_role(302, anonymous=403)),
-    "showcase_editor:desk": (group_only(EDITORS, 200), group_only(EDITORS, 405)),
-    "campaigns:list": (group_only(DEPARTMENT, 200), group_only(DEPARTMENT, 405)),
-    "campaigns:detail": (group_only(DEPARTMENT, 200), group_only(DEPARTMENT, 405)),
-    # An empty form comes back with its errors.
-    "campaigns:create": (group_only(EDITORS, 200), group_only(EDITORS, 200)),
-    "campaigns:update": (group_only(EDITORS, 200), group_only(EDITORS, 200)),
-    "campaigns:extend": (group_only(EDITORS, 405), group_only(EDITORS, 400)),
-    "stats:dashboard": (group_only(DEPARTMENT, 200), group_only(DEPARTMENT, 405)),
+    # Someone else's notification stays as it is.
+    "inbox:mark_read": (
+        by_role(POST_ONLY),
+        by_role(302, anonymous=403),
+        acts({"reviewer1"}, "review.notification"),
+    ),
+    # Only those the world left something unread: the branch told of its
+    # cases, the reviewers of what came in, the editor of the rejection.
+    "inbox:mark_all_read": (
+        by_role(POST_ONLY),
+        by_role(302, anonymous=403),
+        acts(MEMBERS | REVIEWERS | {"editor"}, "review.notification"),
+    ),
+    "showcase_editor:desk": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 405),
+        nothing,
+    ),
+    "campaigns:list": (
+        group_only(DEPARTMENT, 200),
+        group_only(DEPARTMENT, 405),
+        nothing,
+    ),
+    "campaigns:detail": (
+        group_only(DEPARTMENT, 200),
+        group_only(DEPARTMENT, 405),
+        nothing,
+    ),
+    "campaigns:create": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "campaigns.campaign"),
+    ),
+    "campaigns:update": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "campaigns.campaign"),
+    ),
+    "campaigns:extend": (
+        group_only(EDITORS, 405),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "campaigns.extension"),
+    ),
+    "stats:dashboard": (
+        group_only(DEPARTMENT, 200),
+        group_only(DEPARTMENT, 405),
+        nothing,
+    ),
+    "exports:start": (
+        by_role(POST_ONLY),
+        group_only(REVIEWERS | EDITORS, 302),
+        acts(REVIEWERS | EDITORS, "exports.exportjob"),
+    ),
+    "showcase_editor:plan": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "showcase.issue", CASE),
+    ),
+    "showcase_editor:pin": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "showcase.queueentry"),
+    ),
+    "showcase_editor:hold": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "showcase.queueentry"),
+    ),
 }
-EXPECTED["exports:start"] = (by_role(POST_ONLY), group_only(REVIEWERS | EDITORS, 302))
 # The editor's own finished Word export: theirs and the other editors' to see.
 for _name in ["exports:job", "exports:job_status", "exports:job_download"]:
     EXPECTED[_name] = (
         by_role(404, anonymous=LOGIN, editor=200, admin=200),
         group_only(SIGNED_IN, 405),
+        nothing,
     )
-for _action in ["plan", "pin", "hold"] + [f"issue_{name}" for name in ISSUE_ACTIONS]:
-    EXPECTED[f"showcase_editor:{_action}"] = (
+# What each action on an issue writes.
+ISSUE_EFFECTS = {
+    "add": ("showcase.issuecase", CASE),
+    "remove": ("showcase.issuecase", CASE),
+    "up": ("showcase.issuecase",),
+    "down": ("showcase.issuecase",),
+    "note": ("showcase.issue",),
+    "publish": ("showcase.issue", CASE),
+    "unpublish": ("showcase.issue", CASE),
+    "delete": ("showcase.issue", "showcase.issuecase", CASE),
+}
+for _action in ISSUE_ACTIONS:
+    EXPECTED[f"showcase_editor:issue_{_action}"] = (
         by_role(POST_ONLY),
         group_only(EDITORS, 302),
+        acts(EDITORS, *ISSUE_EFFECTS[_action]),
     )
-# An empty plan comes back as the desk with the form's errors.
-EXPECTED["showcase_editor:plan"] = (by_role(POST_ONLY), group_only(EDITORS, 400))
 
 
-@pytest.fixture
-def world():
+def _day(days=0) -> str:
+    return (timezone.localdate() + datetime.timedelta(days=days)).isoformat()
+
+
+def _campaign_body(world, role, title):
+    return {
+        "title": title,
+        "description": "",
+        "series": world["series_pk"],
+        "opens_on": _day(),
+        "closes_on": _day(7),
+        "branches": [world["branch_pk"]],
+    }
+
+
+def _case_body(world, role, title):
+    return {
+        "branch": world["branch_of"].get(role, ""),
+        "title": title,
+        "lead": "导语。",
+        "body": "<p>一是……</p>",
+    }
+
+
+# name: the valid form a POST sends, from (world, role). Every role sends the
+# same one, so a refusal is a refusal of a form that would have been taken.
+BODIES = {
+    "login": lambda world, role: {"username": "secretary", "password": PASSWORD},
+    "password_change": lambda world, role: {
+        "old_password": PASSWORD,
+        "new_password1": "another horse, another battery",
+        "new_password2": "another horse, another battery",
+    },
+    "submissions:case_create": lambda world, role: _case_body(
+        world, role, "新建的案例"
+    ),
+    "submissions:case_update": lambda world, role: {
+        **_case_body(world, role, "改过标题的草稿"),
+        "version": world["draft_version"],
+    },
+    "submissions:image_upload": lambda world, role: {"upload": upload(image_bytes())},
+    "review:case": lambda world, role: {
+        "outcome": "approve",
+        "comment": "",
+        "revision": world["in_review_revision_pk"],
+        "stage": world["stage1_pk"],
+    },
+    "review:reopen": lambda world, role: {"comment": "重新审视后退回修改"},
+    "campaigns:create": lambda world, role: _campaign_body(world, role, "新的征集"),
+    "campaigns:update": lambda world, role: _campaign_body(
+        world, role, "改过标题的征集"
+    ),
+    "campaigns:extend": lambda world, role: {
+        "branch": world["branch_pk"],
+        "until": _day(3),
+        "reason": "材料还在审定",
+    },
+    "showcase_editor:plan": lambda world, role: {
+        "series": world["series_pk"],
+        "scheduled_at": (timezone.localtime() + datetime.timedelta(days=8)).strftime(
+            "%Y-%m-%d %H:%M"
+        ),
+        "take_from_queue": 1,
+    },
+    "showcase_editor:pin": lambda world, role: {
+        "case": world["queued_pk"],
+        "value": "on",
+    },
+    "showcase_editor:hold": lambda world, role: {
+        "case": world["queued_pk"],
+        "value": "on",
+    },
+    "showcase_editor:issue_add": lambda world, role: {"case": world["queued_pk"]},
+    "showcase_editor:issue_remove": lambda world, role: {
+        "case": world["planned_case_pks"][1]
+    },
+    "showcase_editor:issue_up": lambda world, role: {
+        "case": world["planned_case_pks"][1]
+    },
+    "showcase_editor:issue_down": lambda world, role: {
+        "case": world["planned_case_pks"][0]
+    },
+    "showcase_editor:issue_note": lambda world, role: {"note": "<p>本期按语。</p>"},
+    "showcase_editor:issue_unpublish": lambda world, role: {"reason": "内容需更正"},
+}
+
+
+def _world_build():
     """One of everything, each with a title no other object has."""
     who = people()
     admin = get_user_model().objects.create_superuser(
-        "admin", "admin@example.org", "x", first_name="管理员"
+        "admin", "admin@example.org", PASSWORD, first_name="管理员"
     )
     the_series = series()
     out = approved_case(who)
@@ -183,12 +449,15 @@ def world():
             ),
             acting_user=who.editor,
         )
+    # Two cases, so that one can move up, the other down, one leave.
+    planned_cases = [approved_case(who, title="已排期的案例标题"), approved_case(who)]
     planned = showcase.issue_plan(
         series=the_series,
         scheduled_at=timezone.now(),
         acting_user=who.editor,
-        cases=[approved_case(who, title="已排期的案例标题")],
+        cases=planned_cases,
     )
+    queued = approved_case(who)
     the_draft = draft(who, title="草稿案例标题甲")
     in_review = draft(who, title="审核中案例标题乙")
     with committed():
@@ -196,6 +465,7 @@ def world():
     rejected = draft(who, title="未通过案例标题丙")
     review.case_submit(case=rejected, acting_user=who.secretary)
     decide(rejected, "reject", who.reviewer1, comment="不予通过")
+    returned = case_in_state(who, "returned")
     campaign = campaign_save(
         acting_user=who.editor,
         title="征集活动",
@@ -203,14 +473,18 @@ def world():
         series=the_series,
         opens_on=timezone.localdate(),
         closes_on=timezone.localdate(),
+        branches=[who.branch],
     )
-    reviewer_notice = Notification.objects.filter(recipient=who.reviewer1).first()
+    reviewer_notice = Notification.objects.filter(
+        recipient=who.reviewer1, read_at__isnull=True
+    ).first()
     with committed():
         export = export_request(
             kind="issue", object_id=published.pk, acting_user=who.editor
         )
     users = {role: getattr(who, role, None) for role in ROLES}
     users["admin"] = admin
+    the_draft.refresh_from_db()
     return {
         "users": users,
         "kwargs": {
@@ -220,6 +494,8 @@ def world():
             "showcase:case": {"pk": out.pk},
             "language_switch": {"code": "en"},
             "submissions:revision_detail": {"pk": in_review.pk, "number": 1},
+            "submissions:case_resubmit": {"pk": returned.pk},
+            "submissions:case_withdraw": {"pk": in_review.pk},
             "review:case": {"pk": in_review.pk},
             "review:reopen": {"pk": rejected.pk},
             "campaigns:detail": {"pk": campaign.pk},
@@ -231,9 +507,22 @@ def world():
             "exports:job": {"public_id": export.public_id},
             "exports:job_status": {"public_id": export.public_id},
             "exports:job_download": {"public_id": export.public_id},
+            "showcase_editor:issue_unpublish": {"pk": published.pk},
         },
         "case_pk": the_draft.pk,
         "issue_pk": planned.pk,
+        "draft_version": the_draft.version,
+        "in_review_revision_pk": latest(in_review).pk,
+        "stage1_pk": stage(1).pk,
+        "series_pk": the_series.pk,
+        "branch_pk": who.branch.pk,
+        "branch_of": {
+            "secretary": who.branch.pk,
+            "correspondent": who.branch.pk,
+            "other_secretary": who.other_secretary.memberships.get().branch.pk,
+        },
+        "queued_pk": queued.pk,
+        "planned_case_pks": [case.pk for case in planned_cases],
         # Titles, and the roles that may read them on the site.
         "secrets": {
             "草稿案例标题甲": MEMBERS,
@@ -242,6 +531,40 @@ def world():
             "已排期的案例标题": MEMBERS | EDITORS | REVIEWERS,
         },
     }
+
+
+@pytest.fixture(scope="module")
+def world_built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, built once for the module inside a transaction that is rolled
+    back when the module is done; each cell's own transaction (the `db`
+    fixture) is a savepoint inside it, rolled back after the cell."""
+    files = tmp_path_factory.mktemp("world")
+    roots = {"MEDIA_ROOT": files / "media", "EXPORT_ROOT": files / "exports"}
+    eager = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    try:
+        with (
+            django_db_blocker.unblock(),
+            override_settings(PASSWORD_HASHERS=hashers, **roots),
+            transaction.atomic(),
+        ):
+            built = _world_build()
+            built["roots"] = roots
+            yield built
+            transaction.set_rollback(True)
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = eager
+
+
+@pytest.fixture
+def world(world_built, db, _isolated, settings):
+    """The module's world for one cell, with a copy of the files it wrote (the
+    Word export, images) in the cell's own media and export folders."""
+    for name, built_root in world_built["roots"].items():
+        if built_root.exists():
+            shutil.copytree(built_root, getattr(settings, name), dirs_exist_ok=True)
+    return world_built
 
 
 def url_for(name, world):
@@ -258,6 +581,28 @@ def test_every_url_has_an_expectation():
     assert set(_routes()) == set(EXPECTED)
 
 
+def test_every_acting_post_has_a_form():
+    """A POST that may act is tried with a form it would take."""
+    needs_no_form = {
+        "submissions:case_submit",
+        "submissions:case_resubmit",
+        "submissions:case_withdraw",
+        "submissions:case_delete",
+        "inbox:open",
+        "inbox:mark_read",
+        "inbox:mark_all_read",
+        "exports:start",
+        "showcase_editor:issue_publish",
+        "showcase_editor:issue_delete",
+    }
+    acting = {
+        name
+        for name, (_get, _post, effect) in EXPECTED.items()
+        if any(effect(role) for role in ROLES)
+    }
+    assert acting - needs_no_form == set(BODIES)
+
+
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -266,11 +611,25 @@ def test_permission_matrix(world, name, role, method):
     user = world["users"][role]
     if user is not None:
         client.force_login(user)
-    response = getattr(client, method)(url_for(name, world))
-    expected_get, expected_post = EXPECTED[name]
+    expected_get, expected_post, effect = EXPECTED[name]
+    if method == "get":
+        response = client.get(url_for(name, world))
+    else:
+        before = tables()
+        body = BODIES.get(name, lambda world, role: {})(world, role)
+        response = client.post(url_for(name, world), body)
+        changed = changes(before, tables())
     expected = (expected_get if method == "get" else expected_post)(role)
     assert response.status_code != 500
     assert response.status_code == expected, (name, role, method)
+    if method == "post":
+        # An allowed POST made its rows; a refused one, or one with nothing to
+        # do, left every table as it was.
+        must_change = effect(role)
+        if must_change:
+            assert changed and must_change <= set(changed), (name, role, changed)
+        else:
+            assert changed == [], (name, role, changed)
     # Feeds and downloaded files (a Word export of a published issue) are not
     # pages; tests/exports checks what an export holds.
     if (

@@ -12,36 +12,15 @@ from django.test import Client
 
 from tests.security import test_permissions as matrix
 
-# The permission matrix's world: one of everything, each role's user.
+# The permission matrix's world, built once for this module too, and each
+# role's user; its snapshot of every table but the counters a read may move.
+world_built = matrix.world_built
 world = matrix.world
+COUNTERS = matrix.COUNTERS
+tables = matrix.tables
+changes = matrix.changes
 
 pytestmark = pytest.mark.django_db
-
-# What a read is allowed to move: the reader's session, django-axes' record of
-# who came when, and the public pages' view counts.
-COUNTERS = {
-    "sessions.session",
-    "axes.accessattempt",
-    "axes.accessattemptexpiration",
-    "axes.accesslog",
-    "axes.accessfailurelog",
-    "showcase.viewcount",
-    "showcase.viewfold",
-}
-
-
-def tables():
-    """Every row of every table but the counters."""
-    snapshot = {}
-    for model in apps.get_models():
-        label = model._meta.label_lower
-        if label not in COUNTERS:
-            snapshot[label] = list(model._base_manager.order_by("pk").values_list())
-    return snapshot
-
-
-def changes(before, after):
-    return sorted(label for label in before if before[label] != after[label])
 
 
 def test_the_counters_are_tables():
