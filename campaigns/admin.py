@@ -1,8 +1,7 @@
 from django.contrib import admin, messages
 
-from casehub.dates import DateHierarchyInCalendarMixin
-from submissions.admin import ReadOnlyAdmin
-from submissions.exceptions import CaseActionError
+from casehub.admin import DateHierarchyInCalendarMixin, ReadOnlyAdmin
+from casehub.exceptions import CaseActionError
 
 from .models import Campaign, CampaignEvent, Extension
 from .services import campaign_delete

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from casehub.exceptions import NotPermitted, WrongState
 from review.selectors import is_editor
-from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Branch
 
 from .models import Campaign, CampaignEvent, Extension

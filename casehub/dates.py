@@ -132,24 +132,3 @@ class TypedDateRangeField(DateRangeField):
 
 class TypedDateFromToRangeFilter(django_filters.DateFromToRangeFilter):
     field_class = TypedDateRangeField
-
-
-class DateHierarchyInCalendarMixin:
-    """For a ModelAdmin with `date_hierarchy`: a year in the URL outside the
-    range is refused like any wrong filter (Django's own code takes the year
-    after it, which does not exist after 9999)."""
-
-    def get_changelist_instance(self, request):
-        # Here, not at the top: models import this module, before the admin loads.
-        from django.contrib.admin.options import IncorrectLookupParameters
-
-        if self.date_hierarchy:
-            year = request.GET.get(f"{self.date_hierarchy}__year")
-            if year is not None:
-                try:
-                    in_range = EARLIEST.year <= int(year) <= latest_date().year
-                except ValueError:
-                    in_range = False
-                if not in_range:
-                    raise IncorrectLookupParameters(out_of_range_message())
-        return super().get_changelist_instance(request)

@@ -8,7 +8,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from submissions.exceptions import CaseActionError, NotPermitted
+from casehub.exceptions import CaseActionError, NotPermitted
 
 
 def page_not_found(request, exception):

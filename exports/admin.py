@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from submissions.admin import ReadOnlyAdmin
+from casehub.admin import ReadOnlyAdmin
 
 from .models import ExportJob
 

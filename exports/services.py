@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from submissions.exceptions import NotPermitted
+from casehub.exceptions import NotPermitted
 
 from .docx import document_build
 from .models import ExportJob, export_keep_period, export_stale_period

@@ -10,7 +10,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from submissions.exceptions import NotPermitted
+from casehub.exceptions import NotPermitted
 
 from . import selectors, services
 from .models import DOCX_CONTENT_TYPE, ExportJob

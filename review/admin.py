@@ -3,8 +3,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
-from submissions.admin import ReadOnlyAdmin
-from submissions.exceptions import CaseActionError
+from casehub.admin import ReadOnlyAdmin
+from casehub.exceptions import CaseActionError
 
 from .models import CaseEvent, Decision, Notification, ReviewStage, StageEvent
 from .stages import (

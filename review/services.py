@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from campaigns.services import campaign_require_accepting
-from submissions.exceptions import NotPermitted, WrongState
+from casehub.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision, Membership
 from submissions.selectors import membership_role
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from submissions.exceptions import NotPermitted, WrongState
+from casehub.exceptions import NotPermitted, WrongState
 from submissions.models import Case
 
 from .models import ReviewStage, StageEvent

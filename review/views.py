@@ -12,8 +12,8 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from casehub.exceptions import CaseActionError, NotPermitted
 from casehub.views import service_run
-from submissions.exceptions import CaseActionError, NotPermitted
 from submissions.models import Case
 from submissions.selectors import branches_for_user
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from submissions.admin import ReadOnlyAdmin
+from casehub.admin import ReadOnlyAdmin
 
 from .cache import public_cache_bump_on_commit
 from .models import Issue, IssueCase, Series, ShowcaseEvent, ViewCount

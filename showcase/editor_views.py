@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from casehub.exceptions import CaseActionError
 from casehub.views import service_run
 from review.selectors import is_editor
-from submissions.exceptions import CaseActionError
 
 from . import selectors, services
 from .forms import (

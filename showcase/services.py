@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casehub.dates import date_in_range, earliest_datetime, out_of_range_message
+from casehub.exceptions import CaseActionError, NotPermitted, WrongState
 from casehub.richtext import sanitize_html
 from review.models import CaseEvent
 from review.selectors import is_editor
 from review.services import case_event_record
-from submissions.exceptions import CaseActionError, NotPermitted, WrongState
 from submissions.models import Case
 
 from .cache import public_cache_bump_on_commit

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from casehub.dates import DateHierarchyInCalendarMixin
+from casehub.admin import DateHierarchyInCalendarMixin, ReadOnlyAdmin
 
 from .models import Branch, Case, CaseRevision, EditorImage, Membership, Theme
 
@@ -41,19 +41,6 @@ class MembershipAdmin(admin.ModelAdmin):
 class ThemeAdmin(admin.ModelAdmin):
     list_display = ["name", "position", "is_active"]
     list_editable = ["position", "is_active"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For records only the workflow writes: admins look, they do not edit."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Case)

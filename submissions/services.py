@@ -6,9 +6,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from campaigns.services import campaign_require_accepting
+from casehub.exceptions import EditConflict, NotPermitted, WrongState
 from casehub.images import CleanImage, image_clean
 
-from .exceptions import EditConflict, NotPermitted, WrongState
 from .models import Branch, Case, EditorImage, Theme
 from .selectors import branches_for_user, membership_role
 from .tasks import case_cover_thumbnail

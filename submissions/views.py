@@ -13,12 +13,12 @@ from django.views.generic import DetailView, ListView
 
 from campaigns.selectors import open_calls_for
 from campaigns.services import NotAccepting
+from casehub.exceptions import CaseActionError, EditConflict, NotPermitted
 from casehub.views import service_run
 from review.models import CaseEvent
 from review.selectors import case_timeline
 from review.services import case_resubmit, case_submit, case_withdraw
 
-from .exceptions import CaseActionError, EditConflict, NotPermitted
 from .filters import MyCaseFilter
 from .forms import CaseForm, CaseWithdrawForm
 from .models import Case, Membership

@@ -13,9 +13,9 @@ from campaigns import tasks
 from campaigns.models import Campaign, Extension
 from campaigns.selectors import campaigns_with_counts, open_calls_for
 from campaigns.services import NotAccepting, campaign_save, extension_grant
+from casehub.exceptions import NotPermitted, WrongState
 from review import services as review
 from review.models import Notification
-from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Case, Membership
 from submissions.services import CaseContent, case_create
 from tests.review.factories import case_in_state, committed, decide, draft

@@ -17,7 +17,7 @@ from campaigns.selectors import (
     participation,
 )
 from campaigns.services import campaign_delete, campaign_save, extension_grant
-from submissions.exceptions import NotPermitted
+from casehub.exceptions import NotPermitted
 from tests.conftest import service_missing
 from tests.review.factories import people
 from tests.showcase.factories import series

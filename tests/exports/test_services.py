@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from casehub.exceptions import NotPermitted
 from exports import services
 from exports.models import ExportJob, export_stale_period
 from exports.sources import ExportSourceMissing
@@ -20,7 +21,6 @@ from exports.tasks import (
     exports_revive_stalled_task,
 )
 from showcase import services as showcase
-from submissions.exceptions import NotPermitted
 from tests.conftest import service_missing
 from tests.review.factories import committed
 from tests.showcase.factories import planned_issue, series

@@ -3,9 +3,9 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from casehub.exceptions import WrongState
 from review import services
 from review.models import CaseEvent, Decision, ReviewStage
-from submissions.exceptions import WrongState
 from submissions.models import Case
 from submissions.services import CaseContent, case_update
 from tests.conftest import service_missing

@@ -1,8 +1,8 @@
 import pytest
 
+from casehub.exceptions import NotPermitted, WrongState
 from review.models import CaseEvent
 from review.services import case_submit, case_withdraw
-from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Case, Membership
 from submissions.services import CaseContent, case_create, case_update
 from tests.review.factories import reviewer

@@ -10,10 +10,10 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.urls import reverse
 
+from casehub.exceptions import NotPermitted, WrongState
 from review import services
 from review.models import ReviewStage, StageEvent
 from review.stages import StageInUse, stage_create, stage_deactivate, stage_update
-from submissions.exceptions import NotPermitted, WrongState
 from submissions.models import Case
 from tests.conftest import service_missing
 from tests.review.factories import case_in_state, draft, latest, people, stage

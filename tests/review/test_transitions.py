@@ -2,9 +2,9 @@
 
 import pytest
 
+from casehub.exceptions import CaseActionError
 from review import services
 from review.models import CaseEvent, Decision
-from submissions.exceptions import CaseActionError
 from tests.review.factories import case_in_state, decide, people
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,11 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
+from casehub.exceptions import CaseActionError, NotPermitted, WrongState
 from review.models import CaseEvent, Notification
 from showcase import services
 from showcase.models import Issue, QueueEntry, ShowcaseEvent
 from showcase.selectors import approved_queue, upcoming_slots
-from submissions.exceptions import CaseActionError, NotPermitted, WrongState
 from submissions.models import Case
 from tests.conftest import service_missing
 from tests.review.factories import committed

@@ -1,9 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from casehub.exceptions import EditConflict, NotPermitted, WrongState
 from casehub.images import image_clean
 from review.services import case_submit
-from submissions.exceptions import EditConflict, NotPermitted, WrongState
 from submissions.models import Case, EditorImage, Membership
 from submissions.services import (
     CaseContent,

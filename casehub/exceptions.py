@@ -1,3 +1,6 @@
+"""Errors of the project's services, shared by every app: a refused action says why."""
+
+
 class CaseActionError(Exception):
     """A request to change a case that cannot be carried out; `message` says why."""
 
