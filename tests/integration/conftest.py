@@ -1,6 +1,7 @@
 """Real services for integration tests: PostgreSQL, Redis, a Celery worker."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,26 +46,38 @@ def worker_dirs(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="session")
-def celery_worker(postgres, redis_broker, worker_dirs):
-    """A real `celery worker` process on the test database and a Redis broker."""
-    database_url = (
+def database_url(postgres: dict) -> str:
+    """The test database's address, for a process started from a test."""
+    return (
         f"postgres://{postgres['USER'] or 'postgres'}@{postgres['HOST'] or '127.0.0.1'}"
         f":{postgres['PORT'] or 5432}/{postgres['NAME']}"
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": redis_broker,
-        "MEDIA_ROOT": str(worker_dirs / "media"),
-        "DJANGO_SETTINGS_MODULE": "tests.integration.worker_settings",
-        # django-environ drops the first slash of the path: four give an absolute one.
-        "EMAIL_URL": f"filemail:///{worker_dirs / 'mail'}",
-        "CONN_MAX_AGE": "0",
-    }
-    log_path = worker_dirs / "worker.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
+
+
+def worker_process(*, env: dict, log_path: Path, options=(), own_group=False):
+    """A real `celery worker` with `env`, started and waited for until ready.
+
+    One pool child runs each task (prefork, concurrency 1), so a test can kill
+    it mid-task and the parent hands the task back to the queue. With
+    `own_group` the worker and its pool are a process group a test can kill
+    at once.
+    """
+    # The worker writes to its own copy of the file; ours closes once it runs.
+    with log_path.open("w") as log:
+        process = _worker_popen(env=env, log=log, options=options, group=own_group)
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            if own_group and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
+            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    return process
+
+
+def _worker_popen(*, env, log, options, group) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -72,33 +85,40 @@ def celery_worker(postgres, redis_broker, worker_dirs):
             "-A",
             "casehub",
             "worker",
-            # A pool child runs each task, so a test can kill one mid-task
-            # and the parent hands the task back to the queue.
             "--pool=prefork",
             "--concurrency=1",
+            *options,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
             "--loglevel=INFO",
         ],
         cwd=settings.BASE_DIR,
-        env=env,
+        env={**os.environ, "CONN_MAX_AGE": "0", **env},
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=group,
     )
-    deadline = time.monotonic() + 60
-    while "ready." not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(postgres, redis_broker, worker_dirs):
+    """A real `celery worker` process on the test database and a Redis broker."""
+    env = {
+        "DATABASE_URL": database_url(postgres),
+        "CELERY_BROKER_URL": redis_broker,
+        "MEDIA_ROOT": str(worker_dirs / "media"),
+        "DJANGO_SETTINGS_MODULE": "tests.integration.worker_settings",
+        # django-environ drops the first slash of the path: four give an absolute one.
+        "EMAIL_URL": f"filemail:///{worker_dirs / 'mail'}",
+    }
+    process = worker_process(env=env, log_path=worker_dirs / "worker.log")
     yield process
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
-    log.close()
 
 
 @pytest.fixture

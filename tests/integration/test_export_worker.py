@@ -4,7 +4,6 @@ PostgreSQL, Redis and worker processes."""
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from casehub.celery import app as celery_app
 from exports import services
 from exports.models import ExportJob
 from tests.exports.factories import issue_with_cases
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import database_url, wait_for, worker_process
 from tests.review.factories import people
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -34,13 +33,8 @@ ROUTES = {
 
 
 def start_worker(postgres, broker, folder: Path, name: str) -> subprocess.Popen:
-    database_url = (
-        f"postgres://{postgres['USER'] or 'postgres'}@{postgres['HOST'] or '127.0.0.1'}"
-        f":{postgres['PORT'] or 5432}/{postgres['NAME']}"
-    )
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url(postgres),
         "CELERY_BROKER_URL": broker,
         "MEDIA_ROOT": str(folder / "media"),
         "EXPORT_ROOT": str(folder / "exports"),
@@ -48,40 +42,14 @@ def start_worker(postgres, broker, folder: Path, name: str) -> subprocess.Popen:
         "EXPORT_TEST_QUEUE": QUEUE,
         "DJANGO_SETTINGS_MODULE": "tests.integration.export_worker_settings",
         "EMAIL_URL": f"filemail:///{folder / 'mail'}",
-        "CONN_MAX_AGE": "0",
     }
-    log_path = folder / f"{name}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "casehub",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            f"--queues={QUEUE}",
-            f"--hostname={name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=settings.BASE_DIR,
+    return worker_process(
         env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
+        log_path=folder / f"{name}.log",
+        options=[f"--queues={QUEUE}", f"--hostname={name}@%h"],
         # Its own process group: the test kills the worker and its pool at once.
-        start_new_session=True,
+        own_group=True,
     )
-    deadline = time.monotonic() + 60
-    while "ready." not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    return process
 
 
 def stop(process: subprocess.Popen) -> None:
