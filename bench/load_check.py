@@ -23,7 +23,8 @@ django.setup()
 
 from django.db.models import Count, Q  # noqa: E402
 
-from review.models import CaseEvent, Notification  # noqa: E402
+from inbox.models import Notification  # noqa: E402
+from review.models import CaseEvent  # noqa: E402
 from showcase.counter import views_fold, views_pending  # noqa: E402
 from showcase.models import Issue, IssueCase, ViewCount  # noqa: E402
 from submissions.models import Case  # noqa: E402

@@ -3,7 +3,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from casehub.dates import TypedDateField
-from showcase.models import Series
 from submissions.models import Branch
 
 from .models import Campaign
@@ -26,7 +25,9 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["series"].queryset = Series.objects.filter(is_active=True)
+        # The form field reads its choices through the model's own relation.
+        series = self.fields["series"]
+        series.queryset = series.queryset.filter(is_active=True)
         self.fields["series"].empty_label = None
         if self.instance.pk:
             self.fields["branches"].initial = list(

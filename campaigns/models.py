@@ -44,6 +44,7 @@ class Campaign(models.Model):
 
     class Meta:
         verbose_name = _("call for cases")
+        permissions = [("manage_campaign", _("Can manage calls for cases"))]
         verbose_name_plural = _("calls for cases")
         ordering = ["-opens_on", "-pk"]
         constraints = [

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from casehub import roles
 from casehub.exceptions import NotPermitted, WrongState
-from review.selectors import is_editor
 from submissions.models import Branch
 
 from .models import Campaign, CampaignEvent, Extension
@@ -20,7 +20,7 @@ class NotAccepting(WrongState):
 
 
 def _require_editor(user) -> None:
-    if not is_editor(user):
+    if not roles.may_manage_calls(user):
         raise NotPermitted(_("Only editors may manage calls for cases."))
 
 

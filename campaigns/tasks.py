@@ -2,9 +2,16 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from review.tasks import RETRY
+from inbox.models import Notification
+from inbox.notifications import notify
+from inbox.tasks import RETRY, emails_queue
+from submissions.models import Membership
+
+from .models import Campaign
+from .selectors import branches_not_submitted
 
 
 @shared_task(**RETRY)
@@ -14,15 +21,6 @@ def campaign_reminders_send() -> int:
 
     Returns how many secretaries today's reminders cover; a second run on the
     same day counts them again but creates and sends nothing new."""
-    from django.contrib.auth import get_user_model
-
-    from review.models import Notification
-    from review.notifications import emails_queue, notify
-    from submissions.models import Membership
-
-    from .models import Campaign
-    from .selectors import branches_not_submitted
-
     today = timezone.localdate()
     closing = Campaign.objects.filter(
         opens_on__lte=today,

@@ -1,17 +1,16 @@
 from operator import attrgetter
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from casehub import roles
+from casehub.roles import RoleRequiredMixin
 from casehub.tables import COUNT, DATE, FORMATS, Column, Table, table_response
 from casehub.views import service_run
-from review.selectors import is_editor, stages_for_reviewer
 
 from .forms import CampaignForm, ExtensionForm
 from .models import Campaign
@@ -24,26 +23,8 @@ from .selectors import (
 from .services import campaign_save, extension_grant
 
 
-def is_department(user) -> bool:
-    """Reviewers and editors: the people the department's views are for."""
-    return is_editor(user) or stages_for_reviewer(user=user).exists()
-
-
-class DepartmentRequiredMixin(LoginRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not is_department(request.user):
-            raise PermissionDenied(_("Only reviewers and editors may see this page."))
-        return super().dispatch(request, *args, **kwargs)
-
-
-class EditorRequiredMixin(LoginRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not is_editor(request.user):
-            raise PermissionDenied(_("Only editors may manage calls for cases."))
-        return super().dispatch(request, *args, **kwargs)
-
-
-class CampaignListView(DepartmentRequiredMixin, ListView):
+class CampaignListView(RoleRequiredMixin, ListView):
+    required_role = "department"
     template_name = "campaigns/campaign_list.html"
     context_object_name = "campaigns"
     paginate_by = 25
@@ -52,7 +33,8 @@ class CampaignListView(DepartmentRequiredMixin, ListView):
         return campaigns_with_counts()
 
 
-class CampaignDetailView(DepartmentRequiredMixin, View):
+class CampaignDetailView(RoleRequiredMixin, View):
+    required_role = "department"
     template_name = "campaigns/campaign_detail.html"
 
     def get(self, request, pk):
@@ -73,7 +55,7 @@ class CampaignDetailView(DepartmentRequiredMixin, View):
             "table": participation_table(rows),
             "summary": participation_summary(rows),
             "extension_form": extension_form,
-            "can_edit": is_editor(self.request.user),
+            "can_edit": roles.may_manage_calls(self.request.user),
             "published_count": campaign_published_cases(campaign=campaign).count(),
         }
         return render(self.request, self.template_name, context, status=status)
@@ -102,7 +84,8 @@ def participation_table(rows) -> Table:
     )
 
 
-class CampaignFormView(EditorRequiredMixin, View):
+class CampaignFormView(RoleRequiredMixin, View):
+    required_role = "manage_calls"
     template_name = "campaigns/campaign_form.html"
 
     def get(self, request, pk=None):
@@ -144,7 +127,8 @@ class CampaignFormView(EditorRequiredMixin, View):
         )
 
 
-class ExtensionGrantView(EditorRequiredMixin, View):
+class ExtensionGrantView(RoleRequiredMixin, View):
+    required_role = "manage_calls"
     http_method_names = ["post"]
 
     def post(self, request, pk):

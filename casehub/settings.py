@@ -52,13 +52,18 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "csp",
+    # Our apps, in their layers: each imports only the ones above it here
+    # (tests/casehub/test_layers.py holds the order and checks it).
     "casehub",
     "submissions",
+    "inbox",
+    "campaigns",
     "review",
     "showcase",
-    "campaigns",
+    "authoring",
     "stats",
     "exports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "casehub.context_processors.site",
+                "inbox.context_processors.inbox",
                 "review.context_processors.workspace",
             ],
         },
@@ -266,7 +272,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Emails whose queueing failed while the broker was down.
     "review-notification-emails-sweep": {
-        "task": "review.tasks.notification_emails_sweep",
+        "task": "inbox.tasks.notification_emails_sweep",
         "schedule": 120.0,
     },
     # Exports whose worker was lost: started again within minutes.

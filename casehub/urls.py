@@ -1,26 +1,18 @@
+"""The site's address book: every app's addresses are included by name, so the
+project package imports none of them.
+"""
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
 from casehub import views as casehub_views
-from showcase import views as showcase_views
-from showcase.sitemaps import SITEMAPS
 
 urlpatterns = [
-    path("", showcase_views.home, name="home"),
+    path("", include("showcase.site_urls")),
     path("", include("showcase.urls")),
-    path("lang/<str:code>/", showcase_views.language_switch, name="language_switch"),
-    path("robots.txt", showcase_views.robots_txt, name="robots_txt"),
-    path("healthz", showcase_views.healthz, name="healthz"),
-    path(
-        "sitemap.xml",
-        sitemap_views.sitemap,
-        {"sitemaps": SITEMAPS},
-        name="sitemap",
-    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -38,11 +30,11 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("submissions/", include("submissions.urls")),
+    path("submissions/", include("authoring.urls")),
     path("review/", include("review.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("statistics/", include("stats.urls")),
-    path("inbox/", include("review.inbox_urls")),
+    path("inbox/", include("inbox.urls")),
     path("editor/", include("showcase.editor_urls")),
     path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),

@@ -97,3 +97,11 @@ def service_run(request, action, *, success="") -> bool:
     if success:
         messages.success(request, success)
     return True
+
+
+def query_without_page(query) -> str:
+    """A list page's query string without its page number, for the pagination
+    links to add their own to."""
+    query = query.copy()
+    query.pop("page", None)
+    return query.urlencode()

@@ -96,6 +96,7 @@ class ExportJob(models.Model):
 
     class Meta:
         verbose_name = _("Word export")
+        permissions = [("export_cases", _("Can export cases"))]
         verbose_name_plural = _("Word exports")
         ordering = ["-created_at", "-pk"]
         constraints = [

@@ -19,11 +19,11 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from casehub import roles
 from casehub.exceptions import NotPermitted
 
 from .docx import document_build
 from .models import ExportJob, export_keep_period, export_stale_period
-from .selectors import may_export
 from .sources import ExportSourceMissing, source_get
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def export_request(*, kind: str, object_id: int, acting_user) -> ExportJob:
     Raises NotPermitted for a user who may not export, and ExportSourceMissing
     when the object is not there or not published.
     """
-    if not may_export(acting_user):
+    if not roles.may_export(acting_user):
         raise NotPermitted(_("Only editors and reviewers may export to Word."))
     # The document speaks the site's language, and so does all the job says.
     with translation.override(settings.LANGUAGE_CODE):

@@ -6,7 +6,7 @@ from django.http import HttpResponseRedirect
 from casehub.admin import ReadOnlyAdmin
 from casehub.exceptions import CaseActionError
 
-from .models import CaseEvent, Decision, Notification, ReviewStage, StageEvent
+from .models import CaseEvent, Decision, ReviewStage, StageEvent
 from .stages import (
     STAGE_FIELDS,
     StageInUse,
@@ -129,11 +129,3 @@ class DecisionAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "stage"]
     search_fields = ["case__title", "reviewer__username"]
     list_select_related = ["case", "stage", "reviewer"]
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "recipient", "kind", "case", "read_at", "emailed_at"]
-    list_filter = ["kind"]
-    search_fields = ["recipient__username", "case__title"]
-    list_select_related = ["recipient", "case"]

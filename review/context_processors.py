@@ -1,10 +1,10 @@
 from django.utils.functional import SimpleLazyObject
 
-from .selectors import is_editor, stages_for_reviewer, unread_count
+from casehub import roles
 
 
 def workspace(request):
-    """The header's inbox badge and the links a user's roles open up.
+    """The links a user's roles open up in the header.
 
     Lazy, so a page that does not show them costs no query.
     """
@@ -12,9 +12,6 @@ def workspace(request):
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "inbox_unread": SimpleLazyObject(lambda: unread_count(user=user)),
-        "is_reviewer": SimpleLazyObject(
-            lambda: stages_for_reviewer(user=user).exists()
-        ),
-        "is_editor": SimpleLazyObject(lambda: is_editor(user)),
+        "is_reviewer": SimpleLazyObject(lambda: roles.is_reviewer(user)),
+        "is_editor": SimpleLazyObject(lambda: roles.is_editor(user)),
     }

@@ -1,43 +1,15 @@
-"""Inbox items and the emails that go with them.
+"""Who hears of a case event, told through the inbox.
 
-An inbox item is written in the same transaction as the event it tells of, so
-it exists exactly when the event does, with or without a queue. Its email is
-queued once that transaction commits; an email the queue never took (the
-broker was down) is picked up by the periodic sweep in `tasks`.
+The inbox writes the items and sends the emails; the workflow decides who
+they are for (`selectors.event_recipients`). The items are written in the
+same transaction as the event; their emails are queued once it commits.
 """
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
+from inbox.notifications import event_items_create
+from inbox.tasks import emails_queue
 
-from casehub.text import bidi_strip, subject_line, text_render
-
-from .models import CaseEvent, Notification
+from .models import CaseEvent
 from .selectors import event_recipients
-
-
-def notify(*, recipients, case, kind, key, event=None, campaign=None) -> list[int]:
-    """Create the missing inbox items; return the ids still to be emailed."""
-    pending = []
-    for user in recipients:
-        try:
-            with transaction.atomic():
-                notification, _created = Notification.objects.get_or_create(
-                    recipient=user,
-                    key=key,
-                    defaults={
-                        "case": case,
-                        "campaign": campaign,
-                        "kind": kind,
-                        "event": event,
-                    },
-                )
-        except IntegrityError:
-            # Another run made it at the same moment.
-            notification = Notification.objects.get(recipient=user, key=key)
-        if notification.emailed_at is None and user.email:
-            pending.append(notification.pk)
-    return pending
 
 
 def event_notify(event: CaseEvent) -> None:
@@ -45,64 +17,4 @@ def event_notify(event: CaseEvent) -> None:
     recipients = event_recipients(event=event)
     if not recipients:
         return
-    created = Notification.objects.bulk_create(
-        Notification(
-            recipient=user,
-            case=event.case,
-            event=event,
-            kind=Notification.Kind.EVENT,
-            key=f"event:{event.pk}",
-        )
-        for user in recipients
-    )
-    emails_queue([n.pk for n in created if n.recipient.email])
-
-
-def emails_queue(notification_ids) -> None:
-    """Queue one email task per notification once the transaction commits.
-
-    Robust: an unreachable broker must not turn the saved change into an error
-    page; the sweep sends what was not queued.
-    """
-    from .tasks import notification_email_send
-
-    ids = list(notification_ids)
-    if not ids:
-        return
-
-    def send():
-        for notification_id in ids:
-            notification_email_send.delay(notification_id)
-
-    transaction.on_commit(send, robust=True)
-
-
-def notification_email(notification: Notification) -> tuple[str, str]:
-    """The subject and plain-text body of a notification's email.
-
-    Both are plain text, so a title's `"` or `&` reaches the reader as typed.
-    """
-    context = {
-        "notification": notification,
-        "event": notification.event,
-        "case": notification.case,
-        "site_url": settings.SITE_URL,
-    }
-    return _subject(notification), text_render(
-        "review/email/notification_body.txt", context
-    )
-
-
-def _subject(notification: Notification) -> str:
-    if notification.kind == Notification.Kind.CAMPAIGN:
-        subject = _("[Call for cases] %(title)s closes soon") % {
-            "title": notification.campaign.title
-        }
-    elif notification.kind == Notification.Kind.REMINDER:
-        subject = _("[Case] Overdue: %(title)s") % {"title": notification.case.title}
-    else:
-        subject = _("[Case] %(title)s: %(action)s") % {
-            "title": notification.case.title,
-            "action": notification.event.get_action_display(),
-        }
-    return subject_line(bidi_strip(subject))
+    emails_queue(event_items_create(event=event, recipients=recipients))

@@ -2,27 +2,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from casehub import roles
 from submissions.models import Case, CaseRevision, Membership, overdue_q
 
-from .models import CaseEvent, Notification, ReviewStage
+from .models import CaseEvent, ReviewStage
 
-REOPEN_PERMISSION = "review.reopen_case"
-
-
-def is_editor(user) -> bool:
-    return user.is_authenticated and user.has_perm(REOPEN_PERMISSION)
-
-
-def is_stage_member(*, user, stage: ReviewStage) -> bool:
-    """In the stage's reviewer group, whether or not the stage is in use."""
-    return (
-        user.is_authenticated
-        and user.groups.filter(pk=stage.reviewer_group_id).exists()
-    )
-
-
-def is_stage_reviewer(*, user, stage: ReviewStage) -> bool:
-    return stage.is_active and is_stage_member(user=user, stage=stage)
+PUBLISH_CODENAME = roles.PUBLISH.split(".")[1]
 
 
 def stages_for_reviewer(*, user) -> QuerySet[ReviewStage]:
@@ -92,8 +77,11 @@ def revisions_for_review(*, case: Case) -> tuple[CaseRevision, CaseRevision | No
 
 
 def case_timeline(*, case: Case) -> QuerySet[CaseEvent]:
-    return case.events.select_related("actor", "revision", "stage").order_by(
-        "created_at", "pk"
+    """How the case moved through the workflow; its saves are left out."""
+    return (
+        case.events.exclude(action=CaseEvent.Action.EDIT)
+        .select_related("actor", "revision", "stage")
+        .order_by("created_at", "pk")
     )
 
 
@@ -141,8 +129,8 @@ def event_recipients(*, event: CaseEvent) -> list:
     if finally_approved:
         # Editors schedule approved cases into the showcase.
         audiences.append(
-            Q(groups__permissions__codename="reopen_case")
-            | Q(user_permissions__codename="reopen_case")
+            Q(groups__permissions__codename=PUBLISH_CODENAME)
+            | Q(user_permissions__codename=PUBLISH_CODENAME)
         )
     if not audiences:
         return []
@@ -166,13 +154,3 @@ BRANCH_HEARS = frozenset(
         CaseEvent.Action.UNPUBLISH,
     }
 )
-
-
-def unread_count(*, user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-
-
-def notifications_for(*, user) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient=user).select_related(
-        "case", "campaign", "event__actor", "event__stage"
-    )

@@ -4,7 +4,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,21 +12,18 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from casehub.exceptions import CaseActionError, NotPermitted
-from casehub.views import service_run
+from casehub.roles import RoleRequiredMixin
+from casehub.views import query_without_page, service_run
 from submissions.models import Case
-from submissions.selectors import branches_for_user
 
 from .diff import revision_diff
 from .filters import ReviewQueueFilter
 from .forms import DecisionForm, ReopenForm
-from .models import Decision, Notification, ReviewStage
+from .models import Decision, ReviewStage
 from .selectors import (
     case_get_for_reviewer,
     case_get_rejected,
     case_timeline,
-    is_editor,
-    is_stage_reviewer,
-    notifications_for,
     queue_for_stage,
     rejected_cases,
     revisions_for_review,
@@ -35,7 +31,7 @@ from .selectors import (
     stages_for_reviewer,
     stages_out_of_use_for,
 )
-from .services import (
+from .workflow import (
     already_decided,
     case_approve,
     case_reject,
@@ -93,7 +89,7 @@ class ReviewQueueView(LoginRequiredMixin, ListView):
             stage=self.stage,
             stages=[(stage, counts[stage.pk]) for stage in self.stages],
             filter=self.filterset,
-            query_string=_without_page(self.request.GET),
+            query_string=query_without_page(self.request.GET),
         )
         return context
 
@@ -105,12 +101,6 @@ def _no_stage_message(user) -> str:
             "stages": _(", ").join(resting)
         }
     return _("You are not a reviewer at any stage.")
-
-
-def _without_page(query) -> str:
-    query = query.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 class ReviewCaseView(LoginRequiredMixin, View):
@@ -220,14 +210,8 @@ def _queue_url(stage) -> str:
     return f"{reverse('review:queue')}?stage={stage.pk}"
 
 
-class EditorRequiredMixin(LoginRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not is_editor(request.user):
-            raise PermissionDenied(_("Only editors may see this page."))
-        return super().dispatch(request, *args, **kwargs)
-
-
-class RejectedCaseListView(EditorRequiredMixin, ListView):
+class RejectedCaseListView(RoleRequiredMixin, ListView):
+    required_role = "reopen"
     template_name = "review/rejected_list.html"
     context_object_name = "cases"
     paginate_by = 25
@@ -242,7 +226,9 @@ class RejectedCaseListView(EditorRequiredMixin, ListView):
 
 
 @method_decorator(require_POST, name="dispatch")
-class CaseReopenView(EditorRequiredMixin, View):
+class CaseReopenView(RoleRequiredMixin, View):
+    required_role = "reopen"
+
     def post(self, request, pk):
         case = case_get_rejected(case_id=pk)
         form = ReopenForm(request.POST)
@@ -260,84 +246,3 @@ class CaseReopenView(EditorRequiredMixin, View):
             % {"title": case.title, "branch": case.branch.name},
         )
         return redirect("review:rejected")
-
-
-class InboxView(LoginRequiredMixin, ListView):
-    template_name = "review/inbox.html"
-    context_object_name = "notifications"
-    paginate_by = 30
-
-    def get_queryset(self):
-        notifications = notifications_for(user=self.request.user)
-        if self.request.GET.get("unread"):
-            notifications = notifications.filter(read_at__isnull=True)
-        return notifications
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["unread_only"] = bool(self.request.GET.get("unread"))
-        context["query_string"] = _without_page(self.request.GET)
-        return context
-
-
-class NotificationOpenView(LoginRequiredMixin, View):
-    """Go to where a notification's case can be acted on.
-
-    Only the reader's own click in the inbox (a POST) marks it read. A GET
-    (the link in the email, or a page that points an image at this address)
-    only leads the way: a GET changes nothing.
-    """
-
-    def get(self, request, pk):
-        return redirect(_notification_target(self._notification(pk), request.user))
-
-    def post(self, request, pk):
-        notification = self._notification(pk)
-        if notification.read_at is None:
-            Notification.objects.filter(pk=pk).update(read_at=timezone.now())
-        return redirect(_notification_target(notification, request.user))
-
-    def _notification(self, pk) -> Notification:
-        return get_object_or_404(
-            Notification.objects.select_related("case__current_stage"),
-            pk=pk,
-            recipient=self.request.user,
-        )
-
-
-def _notification_target(notification, user) -> str:
-    if notification.campaign_id is not None:
-        return reverse("submissions:case_list")
-    case = notification.case
-    if branches_for_user(user=user).filter(pk=case.branch_id).exists():
-        return case.get_absolute_url()
-    stage = case.current_stage
-    in_review = case.status == Case.Status.IN_REVIEW
-    if in_review and stage is not None and is_stage_reviewer(user=user, stage=stage):
-        return reverse("review:case", args=[case.pk])
-    if case.status == Case.Status.REJECTED and is_editor(user):
-        return reverse("review:rejected")
-    return reverse("inbox:list")
-
-
-@require_POST
-def notification_mark_read(request, pk):
-    if not request.user.is_authenticated:
-        raise PermissionDenied
-    Notification.objects.filter(
-        pk=pk, recipient=request.user, read_at__isnull=True
-    ).update(read_at=timezone.now())
-    return redirect("inbox:list")
-
-
-@require_POST
-def notification_mark_all_read(request):
-    if not request.user.is_authenticated:
-        raise PermissionDenied
-    count = Notification.objects.filter(
-        recipient=request.user, read_at__isnull=True
-    ).update(read_at=timezone.now())
-    messages.success(
-        request, _("%(count)d notification(s) marked read.") % {"count": count}
-    )
-    return redirect("inbox:list")

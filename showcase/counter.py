@@ -37,6 +37,7 @@ from .cache import (
     redis_down,
     redis_failed,
 )
+from .models import ViewCount, ViewFold
 
 logger = logging.getLogger(__name__)
 
@@ -386,8 +387,6 @@ def _count_script(client):
 
 def _apply(token: str, counts: dict[int, int]) -> bool:
     """Add `counts` to the database once; False if `token` was applied before."""
-    from .models import ViewCount, ViewFold
-
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -1,8 +1,6 @@
 """The editors' desk: the queue of approved cases, the weekly slots, the issues."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -10,8 +8,8 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from casehub.exceptions import CaseActionError
+from casehub.roles import RoleRequiredMixin
 from casehub.views import service_run
-from review.selectors import is_editor
 
 from . import selectors, services
 from .forms import (
@@ -25,11 +23,8 @@ from .forms import (
 from .models import Issue
 
 
-class EditorMixin(LoginRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not is_editor(request.user):
-            raise PermissionDenied(_("Only editors may plan and publish the showcase."))
-        return super().dispatch(request, *args, **kwargs)
+class EditorMixin(RoleRequiredMixin):
+    required_role = "publish"
 
 
 def desk_render(request, *, plan_form=None, typed_notes=None, status=200):

@@ -116,6 +116,7 @@ class Issue(models.Model):
 
     class Meta:
         verbose_name = _("issue")
+        permissions = [("publish_issue", _("Can plan and publish the showcase"))]
         verbose_name_plural = _("issues")
         ordering = ["series", "-number", "scheduled_at"]
         constraints = [

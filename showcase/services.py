@@ -13,12 +13,11 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casehub import roles
 from casehub.dates import date_in_range, earliest_datetime, out_of_range_message
 from casehub.exceptions import CaseActionError, NotPermitted, WrongState
 from casehub.richtext import sanitize_html
-from review.models import CaseEvent
-from review.selectors import is_editor
-from review.services import case_event_record
+from review import workflow
 from submissions.models import Case
 
 from .cache import public_cache_bump_on_commit
@@ -28,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def _require_editor(user) -> None:
-    if not is_editor(user):
+    if not roles.may_publish(user):
         raise NotPermitted(_("Only editors may plan and publish the showcase."))
 
 
@@ -61,51 +60,9 @@ def _require_in_calendar(scheduled_at) -> None:
         raise CaseActionError(out_of_range_message())
 
 
-def _lock_case(case: Case) -> Case:
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("branch")
-        .get(pk=case.pk)
-    )
-
-
-def _published_revision(case: Case):
-    return case.revisions.order_by("-number").first()
-
-
-def _case_move(case, *, to_status, actor, action, comment="", at=None):
-    from_status = case.status
-    case.status = to_status
-    fields = ["status", "updated_at"]
-    if to_status == Case.Status.PUBLISHED:
-        case.published_at = at or timezone.now()
-        fields.append("published_at")
-    case.save(update_fields=fields)
-    case_event_record(
-        case=case,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        revision=_published_revision(case),
-        comment=comment,
-    )
-
-
 def _schedule(issue: Issue, case: Case, *, actor, position: int) -> None:
-    case = _lock_case(case)
-    if case.status != Case.Status.APPROVED:
-        raise WrongState(
-            _("“%(title)s” is %(status)s; only approved cases go into an issue.")
-            % {"title": case.title, "status": case.get_status_display()}
-        )
-    IssueCase.objects.create(issue=issue, case=case, position=position)
-    _case_move(
-        case,
-        to_status=Case.Status.SCHEDULED,
-        actor=actor,
-        action=CaseEvent.Action.SCHEDULE,
-    )
-    _log(action=ShowcaseEvent.Action.CASE_ADD, actor=actor, issue=issue, case=case)
+    event = workflow.case_schedule(case=case, acting_user=actor, issue=issue)
+    IssueCase.objects.create(issue=issue, case=event.case, position=position)
 
 
 @transaction.atomic
@@ -146,19 +103,7 @@ def issue_case_remove(*, issue: Issue, case: Case, acting_user) -> None:
     if entry is None:
         raise WrongState(_("That case is not in this issue."))
     entry.delete()
-    case = _lock_case(case)
-    _case_move(
-        case,
-        to_status=Case.Status.APPROVED,
-        actor=acting_user,
-        action=CaseEvent.Action.UNSCHEDULE,
-    )
-    _log(
-        action=ShowcaseEvent.Action.CASE_REMOVE,
-        actor=acting_user,
-        issue=issue,
-        case=case,
-    )
+    workflow.case_unschedule(case=case, acting_user=acting_user, issue=issue)
 
 
 @transaction.atomic
@@ -254,14 +199,7 @@ def issue_publish(*, issue: Issue, acting_user=None, at=None) -> Issue:
     issue.published_at = at or timezone.now()
     issue.save()
     for entry in entries:
-        _case_move(
-            _lock_case(entry.case),
-            to_status=Case.Status.PUBLISHED,
-            actor=acting_user,
-            action=CaseEvent.Action.PUBLISH,
-            comment=str(issue),
-            at=issue.published_at,
-        )
+        workflow.case_publish(case=entry.case, acting_user=acting_user, issue=issue)
     Issue.objects.filter(pk=issue.pk).update(summary=_issue_summary(issue))
     _log(
         action=ShowcaseEvent.Action.ISSUE_PUBLISH,
@@ -287,16 +225,9 @@ def issue_unpublish(*, issue: Issue, acting_user, reason: str) -> Issue:
     issue.unpublish_reason = reason
     issue.save()
     for entry in issue.entries.select_related("case").order_by("position", "pk"):
-        case = _lock_case(entry.case)
-        _case_move(
-            case,
-            to_status=Case.Status.APPROVED,
-            actor=acting_user,
-            action=CaseEvent.Action.UNPUBLISH,
-            comment=reason,
-        )
+        workflow.case_unpublish(case=entry.case, acting_user=acting_user, reason=reason)
         # Back in the queue, but held until an editor decides what to do.
-        QueueEntry.objects.update_or_create(case=case, defaults={"is_held": True})
+        QueueEntry.objects.update_or_create(case=entry.case, defaults={"is_held": True})
     _log(
         action=ShowcaseEvent.Action.ISSUE_UNPUBLISH,
         actor=acting_user,
@@ -314,12 +245,7 @@ def issue_delete_planned(*, issue: Issue, acting_user) -> None:
     _require_planned(issue)
     for entry in list(issue.entries.select_related("case")):
         entry.delete()
-        _case_move(
-            _lock_case(entry.case),
-            to_status=Case.Status.APPROVED,
-            actor=acting_user,
-            action=CaseEvent.Action.UNSCHEDULE,
-        )
+        workflow.case_unschedule(case=entry.case, acting_user=acting_user, issue=issue)
     _log(
         action=ShowcaseEvent.Action.ISSUE_DELETE,
         actor=acting_user,
@@ -399,7 +325,7 @@ def issues_publish_due(*, now=None) -> PublishDue:
 
 
 def _queue_entry(case: Case) -> QueueEntry:
-    case = _lock_case(case)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if case.status != Case.Status.APPROVED:
         raise WrongState(_("Only approved cases wait in the queue."))
     entry, _created = QueueEntry.objects.select_for_update().get_or_create(case=case)

@@ -1,5 +1,8 @@
 from celery import shared_task
 
+from .counter import views_fold
+from .services import issues_publish_due
+
 
 @shared_task(acks_late=True)
 def issues_publish_due_task() -> list[int]:
@@ -8,14 +11,10 @@ def issues_publish_due_task() -> list[int]:
     Returns the ids published; those that could not be are logged by the
     service, and a failure of one never stops the others.
     """
-    from .services import issues_publish_due
-
     return [issue.pk for issue in issues_publish_due().published]
 
 
 @shared_task(acks_late=True)
 def views_fold_task() -> int:
     """Move counted reads from Redis into the database (beat runs this)."""
-    from .counter import views_fold
-
     return views_fold()

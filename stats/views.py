@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from campaigns.views import DepartmentRequiredMixin
+from casehub.roles import RoleRequiredMixin
 from casehub.tables import (
     COUNT,
     DAYS,
@@ -27,7 +27,8 @@ from .selectors import (
 )
 
 
-class DashboardView(DepartmentRequiredMixin, View):
+class DashboardView(RoleRequiredMixin, View):
+    required_role = "department"
     template_name = "stats/dashboard.html"
 
     def get(self, request):

@@ -5,14 +5,14 @@ from django.core.files.base import ContentFile
 
 from casehub.images import thumbnail_bytes
 
+from .models import Case
+
 COVER_THUMBNAIL_SIZE = (480, 320)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def case_cover_thumbnail(case_id: int) -> None:
     """Make the list thumbnail of a case's cover; a rerun changes nothing."""
-    from .models import Case
-
     case = (
         Case.objects.filter(pk=case_id).only("cover_image", "cover_thumbnail").first()
     )

@@ -9,15 +9,15 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from authoring.services import CaseContent, case_create
 from campaigns import tasks
 from campaigns.models import Campaign, Extension
 from campaigns.selectors import campaigns_with_counts, open_calls_for
 from campaigns.services import NotAccepting, campaign_save, extension_grant
 from casehub.exceptions import NotPermitted, WrongState
-from review import services as review
-from review.models import Notification
+from inbox.models import Notification
+from review import workflow as review
 from submissions.models import Case, Membership
-from submissions.services import CaseContent, case_create
 from tests.review.factories import case_in_state, committed, decide, draft
 from tests.showcase.factories import series
 from tests.submissions.factories import BranchFactory, member, signed_in

@@ -7,10 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from authoring.services import CaseContent, case_create
 from campaigns.services import campaign_save, extension_grant
-from review import services as review
+from review import workflow as review
 from submissions.models import Case, Membership
-from submissions.services import CaseContent, case_create
 from tests.casehub.html_tables import (
     assert_page_matches_downloads,
     csv_rows,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from submissions import demo
+from demo import demo
 from submissions.models import Branch, Case, Membership
 
 ROOT = Path(settings.BASE_DIR)

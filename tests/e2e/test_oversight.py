@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign
-from submissions import demo
+from demo import demo
 
 pytestmark = [pytest.mark.browser]
 

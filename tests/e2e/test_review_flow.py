@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from review.models import Notification
+from inbox.models import Notification
 from submissions.models import Case
 
 pytestmark = [pytest.mark.browser]

@@ -6,7 +6,7 @@ from pathlib import Path
 import docx
 from django.conf import settings
 
-from review import services as review
+from review import workflow as review
 from tests.images import image_bytes
 from tests.review.factories import decide, draft
 from tests.showcase.factories import published_issue, series

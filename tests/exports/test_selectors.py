@@ -7,8 +7,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
+from casehub.roles import may_export
 from exports.models import ExportJob
-from exports.selectors import job_get_for_user, may_export
+from exports.selectors import job_get_for_user
 from review.models import ReviewStage
 from tests.review.factories import editor, stage
 

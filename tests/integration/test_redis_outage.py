@@ -24,7 +24,7 @@ from celery import Celery
 from django.conf import global_settings
 from django.conf import settings as django_settings
 
-from review.models import Notification
+from inbox.models import Notification
 from submissions.models import Case
 from tests.conftest import service_missing
 from tests.integration.conftest import mails_to, wait_for

@@ -9,13 +9,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from authoring.services import CaseContent, case_create
 from casehub.celery import app as celery_app
 from casehub.images import image_clean
-from review import services
-from review.models import Notification
+from inbox.models import Notification
+from review import workflow
 from showcase.models import Issue
 from submissions.models import Case, Membership
-from submissions.services import CaseContent, case_create
 from tests.images import image_bytes, upload
 from tests.integration.conftest import mails_to, wait_for
 from tests.review.factories import draft, people
@@ -50,7 +50,7 @@ class WorkerTests:
     ):
         who = people()
         case = draft(who, title="邮件测试案例")
-        services.case_submit(case=case, acting_user=who.secretary)
+        workflow.case_submit(case=case, acting_user=who.secretary)
         recipient = who.reviewer1.email
         assert len(wait_for(lambda: mails_to(worker_dirs, recipient))) == 1
         notification = Notification.objects.get(recipient=who.reviewer1)
@@ -88,7 +88,7 @@ class WorkerTests:
         holding.unlink(missing_ok=True)
         hold.touch()
         try:
-            services.case_submit(case=draft(who), acting_user=who.secretary)
+            workflow.case_submit(case=draft(who), acting_user=who.secretary)
             pid = wait_for(lambda: holding.exists() and holding.read_text())
             assert pid, "the email task never started"
             # The pool child dies in the middle of the task, before the email

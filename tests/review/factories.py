@@ -6,11 +6,11 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.test import TestCase
 
-from review import services
+from authoring.services import CaseContent, case_create
+from review import workflow
 from review.models import ReviewStage
 from review.setup import EDITOR_GROUP, default_roles_ensure
 from submissions.models import Case, Membership
-from submissions.services import CaseContent, case_create
 from tests.submissions.factories import UserFactory, member
 
 
@@ -81,9 +81,9 @@ def latest(case):
 def decide(case, outcome, actor, comment="意见"):
     case.refresh_from_db()
     action = {
-        "approve": services.case_approve,
-        "return": services.case_return,
-        "reject": services.case_reject,
+        "approve": workflow.case_approve,
+        "return": workflow.case_return,
+        "reject": workflow.case_reject,
     }[outcome]
     return action(
         case=case,
@@ -99,11 +99,11 @@ def case_in_state(who: People, state: str) -> Case:
     case = draft(who)
     if state == "draft":
         return case
-    services.case_submit(case=case, acting_user=who.secretary)
+    workflow.case_submit(case=case, acting_user=who.secretary)
     if state == "in_review_1":
         return case
     if state == "withdrawn":
-        services.case_withdraw(case=case, acting_user=who.secretary)
+        workflow.case_withdraw(case=case, acting_user=who.secretary)
         return case
     if state == "returned":
         decide(case, "return", who.reviewer1)

@@ -3,11 +3,11 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from authoring.services import CaseContent, case_update
 from casehub.exceptions import WrongState
-from review import services
+from review import workflow
 from review.models import CaseEvent, Decision, ReviewStage
 from submissions.models import Case
-from submissions.services import CaseContent, case_update
 from tests.conftest import service_missing
 from tests.review.factories import decide, draft, latest, people, reviewer, stage
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def in_review(who):
     case = draft(who)
-    services.case_submit(case=case, acting_user=who.secretary)
+    workflow.case_submit(case=case, acting_user=who.secretary)
     case.refresh_from_db()
     return case
 
@@ -65,7 +65,7 @@ class DecisionRuleTests:
     def test_resubmission_restarts_at_the_first_stage_by_default(self, who, in_review):
         decide(in_review, "approve", who.reviewer1, comment="")
         decide(in_review, "return", who.reviewer2, comment="请修改")
-        services.case_resubmit(case=in_review, acting_user=who.secretary)
+        workflow.case_resubmit(case=in_review, acting_user=who.secretary)
         in_review.refresh_from_db()
         assert in_review.current_stage == stage(1)
 
@@ -75,7 +75,7 @@ class DecisionRuleTests:
         )
         decide(in_review, "approve", who.reviewer1, comment="")
         decide(in_review, "return", who.reviewer2, comment="请修改")
-        services.case_resubmit(case=in_review, acting_user=who.secretary)
+        workflow.case_resubmit(case=in_review, acting_user=who.secretary)
         in_review.refresh_from_db()
         assert in_review.current_stage == stage(2)
 
@@ -89,7 +89,7 @@ class DecisionRuleTests:
             expected_version=in_review.version,
             content=CaseContent(title="第二稿", lead="导语。", body="<p>二是</p>"),
         )
-        services.case_resubmit(case=in_review, acting_user=who.secretary)
+        workflow.case_resubmit(case=in_review, acting_user=who.secretary)
         decide(in_review, "approve", who.reviewer1, comment="")
         decisions = list(Decision.objects.order_by("pk"))
         assert [d.revision.number for d in decisions] == [1, 2]
@@ -100,8 +100,8 @@ class DecisionRuleTests:
         revision = latest(in_review)
         decide(in_review, "approve", who.reviewer1, comment="")
         other = reviewer(1, first_name="钱七")
-        with pytest.raises(services.AlreadyDecided) as refused:
-            services.case_return(
+        with pytest.raises(workflow.AlreadyDecided) as refused:
+            workflow.case_return(
                 case=in_review,
                 acting_user=other,
                 stage=stage(1),
@@ -113,11 +113,11 @@ class DecisionRuleTests:
 
     def test_double_submitted_decision_is_a_no_op(self, who, in_review):
         revision = latest(in_review)
-        services.case_approve(
+        workflow.case_approve(
             case=in_review, acting_user=who.reviewer1, stage=stage(1), revision=revision
         )
-        with pytest.raises(services.AlreadyDecided):
-            services.case_approve(
+        with pytest.raises(workflow.AlreadyDecided):
+            workflow.case_approve(
                 case=in_review,
                 acting_user=who.reviewer1,
                 stage=stage(1),
@@ -183,7 +183,7 @@ class RaceTests:
             )
         who = people()
         case = draft(who)
-        services.case_submit(case=case, acting_user=who.secretary)
+        workflow.case_submit(case=case, acting_user=who.secretary)
         second_reviewer = reviewer(1, username="reviewer1b", first_name="孙八")
         revision = latest(case)
         barrier = threading.Barrier(2)
@@ -206,10 +206,10 @@ class RaceTests:
 
         threads = [
             threading.Thread(
-                target=attempt, args=("approve", services.case_approve, who.reviewer1)
+                target=attempt, args=("approve", workflow.case_approve, who.reviewer1)
             ),
             threading.Thread(
-                target=attempt, args=("return", services.case_return, second_reviewer)
+                target=attempt, args=("return", workflow.case_return, second_reviewer)
             ),
         ]
         for thread in threads:
@@ -222,7 +222,7 @@ class RaceTests:
         assert Decision.objects.filter(case=case).count() == 1
         winner = Decision.objects.get(case=case).reviewer
         loser_error = next(
-            r for r in results.values() if isinstance(r, services.AlreadyDecided)
+            r for r in results.values() if isinstance(r, workflow.AlreadyDecided)
         )
         assert (winner.get_full_name() or winner.username) in loser_error.message
         decisions_logged = CaseEvent.objects.filter(

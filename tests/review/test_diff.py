@@ -6,9 +6,9 @@ import time
 import pytest
 from django.urls import reverse
 
-from review import diff, services
+from authoring.services import CaseContent, case_update
+from review import diff, workflow
 from review.diff import Span, paragraphs_diff, revision_diff
-from submissions.services import CaseContent, case_update
 from tests.review.factories import decide, draft
 from tests.submissions.factories import signed_in
 
@@ -130,7 +130,7 @@ class ParagraphsDiffTests:
 class ReviewPageLongParagraphTests:
     def _second_round(self, who, old_text, new_text):
         case = draft(who, body=f"<p>{old_text}</p>")
-        services.case_submit(case=case, acting_user=who.secretary)
+        workflow.case_submit(case=case, acting_user=who.secretary)
         decide(case, "return", who.reviewer1, comment="请修改")
         case.refresh_from_db()
         case_update(
@@ -141,7 +141,7 @@ class ReviewPageLongParagraphTests:
                 title=case.title, lead=case.lead, body=f"<p>{new_text}</p>"
             ),
         )
-        services.case_resubmit(case=case, acting_user=who.secretary)
+        workflow.case_resubmit(case=case, acting_user=who.secretary)
         return case
 
     def test_a_40000_character_paragraph_rewritten_opens_fast(self, who):

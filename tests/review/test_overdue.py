@@ -12,13 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from review import tasks
+from inbox.models import Notification
+from review import tasks, workflow
 from review.filters import ReviewQueueFilter
-from review.models import Notification
 from review.selectors import queue_for_stage, stage_counts
 from stats.selectors import Period, branch_figures, totals
 from submissions.models import Case
-from tests.review.factories import case_in_state, committed, stage
+from tests.review.factories import case_in_state, committed, draft, reviewer, stage
 from tests.submissions.factories import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +127,52 @@ class OverdueQueuePageTests:
             response = client.get(url)
         assert len(response.context["cases"]) == 25
         assert response.content.decode().count('class="is-overdue"') >= 12
+
+
+class OverdueReminderTests:
+    def make_overdue(self, who):
+        case = draft(who)
+        with committed():
+            workflow.case_submit(case=case, acting_user=who.secretary)
+        # Time passes: the stage's due time is behind us.
+        Case.objects.filter(pk=case.pk).update(
+            stage_due_at=timezone.now() - timedelta(hours=1)
+        )
+        return case
+
+    def test_reviewers_are_reminded_once_a_day(self, who, mailoutbox):
+        case = self.make_overdue(who)
+        other = reviewer(1, username="reviewer1b")
+        mailoutbox.clear()
+        # The worker runs tasks outside any transaction: queued emails go at once.
+        with committed():
+            assert tasks.overdue_reminders_send.delay().get() == 1
+        with committed():
+            assert tasks.overdue_reminders_send.delay().get() == 1
+        reminders = Notification.objects.filter(kind=Notification.Kind.REMINDER)
+        assert sorted(reminders.values_list("recipient__username", flat=True)) == [
+            "reviewer1",
+            other.username,
+        ]
+        assert len(mailoutbox) == 2
+        assert all(case.title in mail.subject for mail in mailoutbox)
+
+    def test_the_next_day_brings_a_new_reminder(self, who):
+        self.make_overdue(who)
+        tasks.overdue_reminders_send.delay()
+        tomorrow = timezone.now() + timedelta(days=1)
+        with mock.patch("django.utils.timezone.now", return_value=tomorrow):
+            tasks.overdue_reminders_send.delay()
+        assert Notification.objects.filter(kind="reminder").count() == 2
+
+    def test_cases_within_their_time_are_left_alone(self, who):
+        with committed():
+            workflow.case_submit(case=draft(who), acting_user=who.secretary)
+        assert tasks.overdue_reminders_send.delay().get() == 0
+        assert not Notification.objects.filter(kind="reminder").exists()
+
+    def test_the_reminder_is_on_the_beat_schedule(self):
+        tasks_scheduled = [
+            entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        ]
+        assert "review.tasks.overdue_reminders_send" in tasks_scheduled

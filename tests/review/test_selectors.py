@@ -1,18 +1,16 @@
 """The reviewers' reads: a case only at a stage the user reviews, with the same
-404 for everything else; each stage's queue; the inbox."""
+404 for everything else; each stage's queue."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from review.models import Notification, ReviewStage
+from review.models import ReviewStage
 from review.selectors import (
     case_get_for_reviewer,
     case_get_rejected,
-    notifications_for,
     queue_for_stage,
     stages_for_reviewer,
-    unread_count,
 )
 from tests.review.factories import case_in_state, draft, stage
 
@@ -90,17 +88,3 @@ class CaseGetRejectedTests:
                 case_get_rejected(case_id=case_in_state(who, state).pk)
         with pytest.raises(Http404):
             case_get_rejected(case_id=rejected.pk + 1000)
-
-
-class NotificationsForTests:
-    def test_each_user_reads_only_their_own(self, who):
-        case_in_state(who, "returned")
-        mine = notifications_for(user=who.secretary)
-        assert mine.exists()
-        assert {n.recipient_id for n in mine} == {who.secretary.pk}
-        assert unread_count(user=who.secretary) == mine.count()
-        assert not notifications_for(user=who.other_secretary).exists()
-        Notification.objects.filter(pk=mine.first().pk).update(
-            read_at=mine[0].created_at
-        )
-        assert unread_count(user=who.secretary) == mine.count() - 1

@@ -1,10 +1,10 @@
 import pytest
 
+from authoring.services import CaseContent, case_create, case_update
 from casehub.exceptions import NotPermitted, WrongState
 from review.models import CaseEvent
-from review.services import case_submit, case_withdraw
+from review.workflow import case_submit, case_withdraw
 from submissions.models import Case, Membership
-from submissions.services import CaseContent, case_create, case_update
 from tests.review.factories import reviewer
 from tests.submissions.factories import UserFactory, member
 
@@ -38,7 +38,8 @@ def state(case):
     return (
         case.status,
         case.revisions.count(),
-        CaseEvent.objects.filter(case=case).count(),
+        # The workflow's events; saves in between are audited apart.
+        CaseEvent.objects.filter(case=case).exclude(action="edit").count(),
     )
 
 

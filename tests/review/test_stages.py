@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from casehub.exceptions import NotPermitted, WrongState
-from review import services
+from review import workflow
 from review.models import ReviewStage, StageEvent
 from review.stages import StageInUse, stage_create, stage_deactivate, stage_update
 from submissions.models import Case
@@ -143,7 +143,7 @@ class InactiveStageReviewerTests:
         case = case_in_state(who, "in_review_1")
         ReviewStage.objects.filter(position=1).update(is_active=False)
         with pytest.raises(WrongState) as refused:
-            services.case_approve(
+            workflow.case_approve(
                 case=case,
                 acting_user=who.reviewer1,
                 stage=stage(1),
@@ -153,7 +153,7 @@ class InactiveStageReviewerTests:
         assert not isinstance(refused.value, NotPermitted)
         # Someone outside the stage's group is still simply not its reviewer.
         with pytest.raises(NotPermitted):
-            services.case_approve(
+            workflow.case_approve(
                 case=case,
                 acting_user=who.reviewer2,
                 stage=stage(1),
@@ -322,7 +322,7 @@ class StageRaceTests:
         results = self._race(
             first=(
                 "submit",
-                lambda: services.case_submit(case=case, acting_user=who.secretary),
+                lambda: workflow.case_submit(case=case, acting_user=who.secretary),
             ),
             second=(
                 "deactivate",
@@ -343,7 +343,7 @@ class StageRaceTests:
             ),
             second=(
                 "submit",
-                lambda: services.case_submit(case=case, acting_user=who.secretary),
+                lambda: workflow.case_submit(case=case, acting_user=who.secretary),
             ),
         )
         assert not isinstance(results["submit"], Exception), results

@@ -1,15 +1,14 @@
 import datetime
-from urllib.parse import urljoin
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from review import services
-from review.models import CaseEvent, Decision, Notification, ReviewStage
+from authoring.services import CaseContent, case_update
+from review import workflow
+from review.models import Decision, ReviewStage
 from submissions.models import Case
-from submissions.services import CaseContent, case_update
 from tests.review.factories import (
     case_in_state,
     committed,
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def submitted(who, **content):
     case = draft(who, **content)
-    services.case_submit(case=case, acting_user=who.secretary)
+    workflow.case_submit(case=case, acting_user=who.secretary)
     case.refresh_from_db()
     return case
 
@@ -77,10 +76,10 @@ class ReviewQueueViewTests:
         theme = ThemeFactory(name="科技创新")
         tagged = draft(who, title="科技攻关")
         tagged.themes.add(theme)
-        services.case_submit(case=tagged, acting_user=who.secretary)
+        workflow.case_submit(case=tagged, acting_user=who.secretary)
         other_branch_secretary = who.other_secretary
         other = draft(who, title="别的题目")
-        services.case_submit(case=other, acting_user=who.secretary)
+        workflow.case_submit(case=other, acting_user=who.secretary)
         client = signed_in(who.reviewer1)
         url = reverse("review:queue")
         assert list(client.get(url, {"theme": theme.pk}).context["cases"]) == [tagged]
@@ -160,7 +159,7 @@ class ReviewCaseViewTests:
                 body=case.body,
             ),
         )
-        services.case_resubmit(case=case, acting_user=who.secretary)
+        workflow.case_resubmit(case=case, acting_user=who.secretary)
         html = (
             signed_in(who.reviewer1)
             .get(reverse("review:case", args=[case.pk]))
@@ -214,7 +213,7 @@ class ReviewCaseViewTests:
         case = submitted(who)
         stale = decision_data(case, "approve")
         decide(case, "return", who.reviewer1, comment="退回")
-        services.case_resubmit(case=case, acting_user=who.secretary)
+        workflow.case_resubmit(case=case, acting_user=who.secretary)
         response = signed_in(who.reviewer1).post(
             reverse("review:case", args=[case.pk]), stale, follow=True
         )
@@ -284,108 +283,6 @@ class RejectedCaseViewTests:
             assert client.post(url, {"comment": "x"}).status_code == 403
         case.refresh_from_db()
         assert case.status == Case.Status.REJECTED
-
-
-class InboxViewTests:
-    def test_badge_list_open_and_mark_read(self, who):
-        with committed():
-            case = submitted(who, title="收件箱测试")
-        client = signed_in(who.reviewer1)
-        home = client.get("/").content.decode()
-        assert 'class="inbox-link__count">1' in home
-        inbox = client.get(reverse("inbox:list"))
-        notification = inbox.context["notifications"][0]
-        assert "收件箱测试" in inbox.content.decode()
-        response = client.post(reverse("inbox:open", args=[notification.pk]))
-        assert response["Location"] == reverse("review:case", args=[case.pk])
-        notification.refresh_from_db()
-        assert notification.read_at is not None
-        assert "inbox-link__count" not in client.get("/").content.decode()
-
-    def test_the_inbox_opens_a_notification_by_post(self, who):
-        with committed():
-            submitted(who)
-        notification = Notification.objects.get()
-        page = signed_in(who.reviewer1).get(reverse("inbox:list")).content.decode()
-        url = reverse("inbox:open", args=[notification.pk])
-        assert f'method="post" action="{url}"' in page
-        assert f'href="{url}"' not in page
-
-    # The email's link, and an image whose address a browser resolves to it.
-    @pytest.mark.parametrize("src", ["/inbox/{pk}/", "/media/../inbox/{pk}/"])
-    def test_a_get_leads_the_way_and_leaves_it_unread(self, who, src):
-        with committed():
-            case = submitted(who)
-        notification = Notification.objects.get()
-        client = signed_in(who.reviewer1)
-        url = urljoin("http://testserver/cases/1/", src.format(pk=notification.pk))
-        response = client.get(url, follow=True)
-        assert response.redirect_chain[-1][0] == reverse("review:case", args=[case.pk])
-        notification.refresh_from_db()
-        assert notification.read_at is None
-        assert 'class="inbox-link__count">1' in response.content.decode()
-
-    def test_opening_needs_the_csrf_token(self, who):
-        with committed():
-            submitted(who)
-        notification = Notification.objects.get()
-        client = signed_in(who.reviewer1, enforce_csrf_checks=True)
-        response = client.post(reverse("inbox:open", args=[notification.pk]))
-        assert response.status_code == 403
-        notification.refresh_from_db()
-        assert notification.read_at is None
-
-    def test_mark_all_read(self, who):
-        with committed():
-            submitted(who)
-            submitted(who)
-        client = signed_in(who.reviewer1)
-        client.post(reverse("inbox:mark_all_read"))
-        assert not Notification.objects.filter(read_at__isnull=True).exists()
-
-    def test_mark_one_read(self, who):
-        with committed():
-            submitted(who)
-        notification = Notification.objects.get()
-        signed_in(who.reviewer1).post(
-            reverse("inbox:mark_read", args=[notification.pk])
-        )
-        notification.refresh_from_db()
-        assert notification.read_at is not None
-
-    def test_someone_elses_notification_is_404(self, who):
-        with committed():
-            submitted(who)
-        notification = Notification.objects.get()
-        client = signed_in(who.reviewer2)
-        url = reverse("inbox:open", args=[notification.pk])
-        assert client.get(url).status_code == 404
-        assert client.post(url).status_code == 404
-        client.post(reverse("inbox:mark_read", args=[notification.pk]))
-        notification.refresh_from_db()
-        assert notification.read_at is None
-
-    def test_branch_member_is_taken_to_their_case_page(self, who):
-        with committed():
-            case = submitted(who)
-            decide(case, "return", who.reviewer1, comment="请修改")
-        notification = Notification.objects.get(recipient=who.secretary)
-        response = signed_in(who.secretary).post(
-            reverse("inbox:open", args=[notification.pk])
-        )
-        assert response["Location"] == case.get_absolute_url()
-        event = CaseEvent.objects.get(action="return")
-        assert notification.event == event
-
-    def test_outsider_with_a_stale_link_lands_in_the_inbox(self, who):
-        with committed():
-            case = submitted(who)
-        notification = Notification.objects.get(recipient=who.reviewer1)
-        decide(case, "approve", who.reviewer1, comment="")
-        response = signed_in(who.reviewer1).post(
-            reverse("inbox:open", args=[notification.pk])
-        )
-        assert response["Location"] == reverse("inbox:list")
 
 
 class UserTextInSentencesTests:

@@ -23,8 +23,8 @@ from django.utils import timezone
 from campaigns.services import campaign_save
 from casehub.celery import app as celery_app
 from exports.services import export_request
-from review import services as review
-from review.models import Notification
+from inbox.models import Notification
+from review import workflow as review
 from showcase import services as showcase
 from showcase.editor_urls import ISSUE_ACTIONS
 from tests.images import image_bytes, upload
@@ -246,20 +246,20 @@ EXPECTED = {
     "inbox:open": (
         by_role(404, anonymous=LOGIN, reviewer1=302),
         by_role(404, anonymous=LOGIN, reviewer1=302),
-        acts({"reviewer1"}, "review.notification"),
+        acts({"reviewer1"}, "inbox.notification"),
     ),
     # Someone else's notification stays as it is.
     "inbox:mark_read": (
         by_role(POST_ONLY),
         by_role(302, anonymous=403),
-        acts({"reviewer1"}, "review.notification"),
+        acts({"reviewer1"}, "inbox.notification"),
     ),
     # Only those the world left something unread: the branch told of its
     # cases, the reviewers of what came in, the editor of the rejection.
     "inbox:mark_all_read": (
         by_role(POST_ONLY),
         by_role(302, anonymous=403),
-        acts(MEMBERS | REVIEWERS | {"editor"}, "review.notification"),
+        acts(MEMBERS | REVIEWERS | {"editor"}, "inbox.notification"),
     ),
     "showcase_editor:desk": (
         group_only(EDITORS, 200),

@@ -24,9 +24,9 @@ from django.urls import include, path, re_path, reverse
 from django.views.static import serve
 from PIL import Image
 
+from authoring.services import CaseContent, case_create
 from casehub.images import image_clean
 from submissions.models import Case, EditorImage, Membership
-from submissions.services import CaseContent, case_create
 from tests.images import (
     APPENDED_SCRIPT,
     HTML_PAGE,

@@ -32,14 +32,15 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from authoring.forms import CaseWithdrawForm
 from casehub.richtext import sanitize_html
-from review import services as review
+from inbox.models import Notification
+from review import workflow as review
 from review.forms import DecisionForm, ReopenForm
-from review.models import CaseEvent, Decision, Notification
+from review.models import CaseEvent, Decision
 from showcase import services as showcase
 from showcase.forms import IssueNoteForm, IssueUnpublishForm
 from showcase.models import Issue, Series
-from submissions.forms import CaseWithdrawForm
 from submissions.models import Case
 from tests.review.factories import committed, decide, draft, latest, people
 from tests.showcase.factories import published_issue, series

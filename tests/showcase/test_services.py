@@ -12,7 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from casehub.exceptions import CaseActionError, NotPermitted, WrongState
-from review.models import CaseEvent, Notification
+from inbox.models import Notification
+from review.models import CaseEvent
 from showcase import services
 from showcase.models import Issue, QueueEntry, ShowcaseEvent
 from showcase.selectors import approved_queue, upcoming_slots
@@ -91,8 +92,15 @@ class PublishTests:
         assert case.published_at is not None
         actions = list(case.events.values_list("action", flat=True))
         assert actions[-2:] == [CaseEvent.Action.SCHEDULE, CaseEvent.Action.PUBLISH]
+        # The case's moves are in its own trail only; the issue's log holds
+        # what happened to the issue.
         logged = list(ShowcaseEvent.objects.values_list("action", flat=True))
-        assert logged == ["issue_plan", "case_add", "issue_publish"]
+        assert logged == ["issue_plan", "issue_publish"]
+        schedule, publish = case.events.filter(
+            action__in=[CaseEvent.Action.SCHEDULE, CaseEvent.Action.PUBLISH]
+        ).order_by("pk")
+        assert "计划于" in schedule.comment
+        assert publish.comment == str(Issue.objects.get(pk=issue.pk))
         # The branch hears that its case is out.
         told = Notification.objects.filter(event__action=CaseEvent.Action.PUBLISH)
         assert sorted(told.values_list("recipient__username", flat=True)) == [

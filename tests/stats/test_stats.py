@@ -14,12 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from review import services as review
+from authoring.services import CaseContent, case_create
+from review import workflow as review
 from showcase import services as showcase
 from showcase.models import ViewCount
 from stats.selectors import Period
 from submissions.models import Membership
-from submissions.services import CaseContent, case_create
 from tests.casehub.html_tables import (
     assert_page_matches_downloads,
     csv_rows,

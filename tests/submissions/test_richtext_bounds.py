@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from authoring.services import CaseContent, case_update
 from submissions.models import Case
-from submissions.services import CaseContent, case_update
 from tests.casehub.test_richtext import EDITOR_NESTED
 from tests.review.factories import draft
 from tests.submissions.factories import signed_in

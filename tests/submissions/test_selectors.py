@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
+from authoring.services import CaseContent, case_create
 from submissions.models import Branch, Case, Membership
 from submissions.selectors import (
     branches_for_user,
@@ -12,7 +13,6 @@ from submissions.selectors import (
     cases_for_member,
     membership_role,
 )
-from submissions.services import CaseContent, case_create
 from tests.review.factories import draft
 
 pytestmark = pytest.mark.django_db

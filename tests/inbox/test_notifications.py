@@ -1,3 +1,7 @@
+"""Inbox items and their emails: who is told of a case event, that the item
+comes with the event and the email after commit, and that no email goes twice
+however the tasks are retried or swept."""
+
 import smtplib
 from datetime import timedelta
 from unittest import mock
@@ -8,10 +12,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from review import services, tasks
-from review.models import CaseEvent, Notification
+from inbox import tasks
+from inbox.models import Notification
+from review import workflow
+from review.models import CaseEvent
+from review.tasks import overdue_reminders_send
 from submissions.models import Case
-from tests.review.factories import committed, decide, draft, reviewer
+from tests.review.factories import committed, decide, draft
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +39,7 @@ class WhoHearsWhatTests:
     def test_arrival_at_a_stage_tells_its_reviewers(self, who, mailoutbox):
         case = draft(who)
         with committed():
-            event = services.case_submit(case=case, acting_user=who.secretary)
+            event = workflow.case_submit(case=case, acting_user=who.secretary)
         assert recipients_of(event) == ["reviewer1"]
         assert mailed_to(mailoutbox) == ["reviewer1@example.org"]
         with committed():
@@ -42,7 +49,7 @@ class WhoHearsWhatTests:
     def test_return_tells_the_secretary_and_the_last_editor(self, who, mailoutbox):
         case = draft(who)
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         mailoutbox.clear()
         with committed():
             event = decide(case, "return", who.reviewer1, comment="请补充数据")
@@ -56,7 +63,7 @@ class WhoHearsWhatTests:
     def test_reject_tells_the_branch(self, who):
         case = draft(who)
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         with committed():
             event = decide(case, "reject", who.reviewer1, comment="不符合要求")
         assert recipients_of(event) == ["correspondent", "secretary"]
@@ -64,7 +71,7 @@ class WhoHearsWhatTests:
     def test_final_approval_tells_the_branch_and_the_editors(self, who):
         case = draft(who)
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         with committed():
             decide(case, "approve", who.reviewer1, comment="")
         with committed():
@@ -75,7 +82,7 @@ class WhoHearsWhatTests:
         case = draft(who)
         who.reviewer1.groups.add(*who.reviewer2.groups.all())
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         with committed():
             event = decide(case, "approve", who.reviewer1, comment="")
         assert "reviewer1" not in recipients_of(event)
@@ -89,7 +96,7 @@ class WhoHearsWhatTests:
             pytest.raises(RuntimeError),
             transaction.atomic(),
         ):
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
             raise RuntimeError("something later in the request failed")
         assert callbacks == []
         assert mailoutbox == []
@@ -102,7 +109,7 @@ class WhoHearsWhatTests:
     ):
         case = draft(who)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            event = services.case_submit(case=case, acting_user=who.secretary)
+            event = workflow.case_submit(case=case, acting_user=who.secretary)
         assert recipients_of(event) == ["reviewer1"]
         assert len(callbacks) == 1
         assert mailoutbox == []
@@ -123,7 +130,7 @@ class IdempotencyTests:
             ),
             committed(),
         ):
-            event = services.case_submit(case=case, acting_user=who.secretary)
+            event = workflow.case_submit(case=case, acting_user=who.secretary)
         notification = Notification.objects.get(event=event)
         assert mailoutbox == []
         # Too fresh for the sweep: its own task may still be on the way.
@@ -146,7 +153,7 @@ class IdempotencyTests:
             tasks.notification_email_send, "delay", side_effect=OSError("down")
         ):
             with committed():
-                services.case_submit(case=case, acting_user=who.secretary)
+                workflow.case_submit(case=case, acting_user=who.secretary)
             with committed():
                 decide(case, "approve", who.reviewer1, comment="")
         first, second = Notification.objects.order_by("pk")
@@ -162,12 +169,12 @@ class IdempotencyTests:
 
     def test_the_sweep_is_on_the_beat_schedule(self):
         entries = settings.CELERY_BEAT_SCHEDULE.values()
-        assert "review.tasks.notification_emails_sweep" in [e["task"] for e in entries]
+        assert "inbox.tasks.notification_emails_sweep" in [e["task"] for e in entries]
 
     def test_a_rerun_of_the_email_task_does_not_mail_twice(self, who, mailoutbox):
         case = draft(who)
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         notification = Notification.objects.get()
         tasks.notification_email_send.delay(notification.pk)
         assert len(mailoutbox) == 1
@@ -178,7 +185,7 @@ class IdempotencyTests:
         down = smtplib.SMTPServerDisconnected("the mail server went away")
         with mock.patch.object(tasks, "send_mail", side_effect=down), committed():
             # The request that submitted is not disturbed by the mail server.
-            services.case_submit(case=draft(who), acting_user=who.secretary)
+            workflow.case_submit(case=draft(who), acting_user=who.secretary)
         notification = Notification.objects.get()
         assert notification.emailed_at is None
         with (
@@ -196,67 +203,18 @@ class IdempotencyTests:
         who.reviewer1.email = ""
         who.reviewer1.save()
         with committed():
-            services.case_submit(case=draft(who), acting_user=who.secretary)
+            workflow.case_submit(case=draft(who), acting_user=who.secretary)
         assert Notification.objects.filter(recipient=who.reviewer1).count() == 1
         assert mailoutbox == []
-
-
-class OverdueReminderTests:
-    def make_overdue(self, who):
-        case = draft(who)
-        with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
-        # Time passes: the stage's due time is behind us.
-        Case.objects.filter(pk=case.pk).update(
-            stage_due_at=timezone.now() - timedelta(hours=1)
-        )
-        return case
-
-    def test_reviewers_are_reminded_once_a_day(self, who, mailoutbox):
-        case = self.make_overdue(who)
-        other = reviewer(1, username="reviewer1b")
-        mailoutbox.clear()
-        # The worker runs tasks outside any transaction: queued emails go at once.
-        with committed():
-            assert tasks.overdue_reminders_send.delay().get() == 1
-        with committed():
-            assert tasks.overdue_reminders_send.delay().get() == 1
-        reminders = Notification.objects.filter(kind=Notification.Kind.REMINDER)
-        assert sorted(reminders.values_list("recipient__username", flat=True)) == [
-            "reviewer1",
-            other.username,
-        ]
-        assert len(mailoutbox) == 2
-        assert all(case.title in mail.subject for mail in mailoutbox)
-
-    def test_the_next_day_brings_a_new_reminder(self, who):
-        self.make_overdue(who)
-        tasks.overdue_reminders_send.delay()
-        tomorrow = timezone.now() + timedelta(days=1)
-        with mock.patch("django.utils.timezone.now", return_value=tomorrow):
-            tasks.overdue_reminders_send.delay()
-        assert Notification.objects.filter(kind="reminder").count() == 2
-
-    def test_cases_within_their_time_are_left_alone(self, who):
-        with committed():
-            services.case_submit(case=draft(who), acting_user=who.secretary)
-        assert tasks.overdue_reminders_send.delay().get() == 0
-        assert not Notification.objects.filter(kind="reminder").exists()
-
-    def test_the_reminder_is_on_the_beat_schedule(self):
-        tasks_scheduled = [
-            entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
-        ]
-        assert "review.tasks.overdue_reminders_send" in tasks_scheduled
 
 
 class AuditEventActionTests:
     def test_withdrawal_tells_the_reviewers_it_left_their_queue(self, who):
         case = draft(who)
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         with committed():
-            event = services.case_withdraw(case=case, acting_user=who.secretary)
+            event = workflow.case_withdraw(case=case, acting_user=who.secretary)
         assert event.action == CaseEvent.Action.WITHDRAW
         assert recipients_of(event) == ["reviewer1"]
 
@@ -269,7 +227,7 @@ class EmailTextTests:
 
     def test_subject_and_body_carry_the_title_as_typed(self, who, mailoutbox):
         with committed():
-            services.case_submit(
+            workflow.case_submit(
                 case=draft(who, title=TRICKY_TITLE), acting_user=who.secretary
             )
         (mail,) = mailoutbox
@@ -281,13 +239,13 @@ class EmailTextTests:
     def test_the_reminder_subject_is_plain_too(self, who, mailoutbox):
         case = draft(who, title=TRICKY_TITLE)
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         Case.objects.filter(pk=case.pk).update(
             stage_due_at=timezone.now() - timedelta(hours=1)
         )
         mailoutbox.clear()
         with committed():
-            tasks.overdue_reminders_send.delay()
+            overdue_reminders_send.delay()
         assert [mail.subject for mail in mailoutbox] == [
             f"【案例】超期提醒：{TRICKY_TITLE}"
         ]
@@ -297,7 +255,7 @@ class EmailTextTests:
         # A title that came in around the form, say from the shell.
         Case.objects.filter(pk=case.pk).update(title="第一行\r\n第二行")
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         (mail,) = mailoutbox
         assert mail.subject == "【案例】第一行 第二行:已提交"
 
@@ -306,7 +264,7 @@ class EmailTextTests:
         # Stored before titles were cleaned on save.
         Case.objects.filter(pk=case.pk).update(title="标题\u202e反转")
         with committed():
-            services.case_submit(case=case, acting_user=who.secretary)
+            workflow.case_submit(case=case, acting_user=who.secretary)
         (mail,) = mailoutbox
         assert "\u202e" not in mail.subject + mail.body
         assert "标题反转" in mail.subject

@@ -8,8 +8,8 @@ from django_ckeditor_5.widgets import CKEditor5Widget
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_accepting
 from casehub.images import image_clean
+from submissions.models import Branch, Case, Theme
 
-from .models import Branch, Case, Theme
 from .services import CaseContent
 
 

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, Theme
+from submissions.models import Case, Theme
 
 
 class MyCaseFilter(django_filters.FilterSet):

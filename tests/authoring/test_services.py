@@ -1,17 +1,18 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from casehub.exceptions import EditConflict, NotPermitted, WrongState
-from casehub.images import image_clean
-from review.services import case_submit
-from submissions.models import Case, EditorImage, Membership
-from submissions.services import (
+from authoring.services import (
     CaseContent,
     case_create,
-    case_delete_draft,
     case_update,
     editor_image_store,
 )
+from casehub.exceptions import EditConflict, NotPermitted, WrongState
+from casehub.images import image_clean
+from inbox.models import Notification
+from review.models import CaseEvent
+from review.workflow import case_delete_draft, case_submit
+from submissions.models import Case, EditorImage, Membership
 from tests.images import image_bytes, upload
 from tests.submissions.factories import ThemeFactory, UserFactory, member
 
@@ -88,6 +89,19 @@ class CaseUpdateTests:
             content=content(title="新标题"),
         )
         assert (updated.title, updated.version) == ("新标题", 2)
+
+    def test_each_save_is_an_audit_event_and_a_refused_one_is_not(self):
+        writer, case = self.make_case()
+        case_update(
+            case=case, acting_user=writer, expected_version=1, content=content()
+        )
+        with pytest.raises(EditConflict):
+            case_update(
+                case=case, acting_user=writer, expected_version=1, content=content()
+            )
+        events = list(case.events.values_list("action", "actor", "comment"))
+        assert events == [(CaseEvent.Action.EDIT, writer.pk, "")]
+        assert not Notification.objects.exists()
 
     def test_later_save_on_an_old_version_is_refused_and_earlier_save_stays(self):
         writer, case = self.make_case()

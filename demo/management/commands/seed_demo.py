@@ -9,16 +9,16 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from authoring.services import CaseContent, case_create
 from campaigns.models import Campaign
 from campaigns.services import campaign_save
-from review import services as review
+from demo import demo
+from review import workflow as review
 from review.setup import default_roles_ensure
 from showcase.models import Series
 from showcase.selectors import upcoming_slots
 from showcase.services import issue_plan, issues_publish_due
-from submissions import demo
 from submissions.models import Branch, Case, Membership, Theme
-from submissions.services import CaseContent, case_create
 
 
 class Command(BaseCommand):

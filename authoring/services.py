@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from campaigns.services import campaign_require_accepting
 from casehub.exceptions import EditConflict, NotPermitted, WrongState
 from casehub.images import CleanImage, image_clean
-
-from .models import Branch, Case, EditorImage, Theme
-from .selectors import branches_for_user, membership_role
-from .tasks import case_cover_thumbnail
+from review.workflow import case_edit_record
+from submissions.models import Branch, Case, EditorImage, Theme
+from submissions.selectors import branches_for_user, membership_role
+from submissions.tasks import case_cover_thumbnail
 
 if TYPE_CHECKING:
     from campaigns.models import Campaign
@@ -119,20 +119,10 @@ def case_update(
     locked.last_edited_by = acting_user
     locked.save()
     locked.themes.set(content.themes)
+    case_edit_record(case=locked, acting_user=acting_user)
     if needs_thumbnail:
         _queue_thumbnail(locked)
     return locked
-
-
-@transaction.atomic
-def case_delete_draft(*, case: Case, acting_user) -> None:
-    """Delete a draft that was never submitted; anything submitted stays forever."""
-    locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
-    _require_member(user=acting_user, branch=locked.branch)
-    if locked.status != Case.Status.DRAFT or locked.revisions.exists():
-        raise WrongState(_("Only a draft that was never submitted can be deleted."))
-    locked.themes.clear()
-    locked.delete()
 
 
 def editor_image_store(*, upload, acting_user) -> EditorImage:

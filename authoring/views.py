@@ -15,20 +15,20 @@ from campaigns.selectors import open_calls_for
 from campaigns.services import NotAccepting
 from casehub.exceptions import CaseActionError, EditConflict, NotPermitted
 from casehub.views import service_run
+from review import workflow
 from review.models import CaseEvent
 from review.selectors import case_timeline
-from review.services import case_resubmit, case_submit, case_withdraw
-
-from .filters import MyCaseFilter
-from .forms import CaseForm, CaseWithdrawForm
-from .models import Case, Membership
-from .selectors import (
+from review.workflow import case_resubmit, case_submit, case_withdraw
+from submissions.models import Case
+from submissions.selectors import (
     branches_for_user,
     case_get_for_member,
     cases_for_member,
-    membership_role,
 )
-from .services import case_create, case_delete_draft, case_update, editor_image_store
+
+from .filters import MyCaseFilter
+from .forms import CaseForm, CaseWithdrawForm
+from .services import case_create, case_update, editor_image_store
 
 
 class MemberCaseMixin(LoginRequiredMixin):
@@ -176,8 +176,8 @@ class CaseDetailView(MemberCaseMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         case = self.object
-        role = membership_role(user=self.request.user, branch=case.branch)
-        context["is_secretary"] = role == Membership.Role.SECRETARY
+        # What the user may do here, from the workflow's table.
+        context["actions"] = workflow.action_names(case, self.request.user)
         context["revisions"] = case.revisions.select_related("submitted_by").order_by(
             "-number"
         )
@@ -269,7 +269,7 @@ class CaseDeleteView(MemberCaseMixin, View):
         case = self.get_case()
         deleted = service_run(
             request,
-            lambda: case_delete_draft(case=case, acting_user=request.user),
+            lambda: workflow.case_delete_draft(case=case, acting_user=request.user),
             success=_("The draft has been deleted."),
         )
         return redirect("submissions:case_list" if deleted else case)

@@ -3,7 +3,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from review.services import case_submit
+from review.workflow import case_submit
 from submissions.models import Case, EditorImage, Membership
 from tests.images import image_bytes, png_claiming_size, upload
 from tests.submissions.factories import (

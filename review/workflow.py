@@ -1,0 +1,685 @@
+"""The life of a case, in one place: every state it can be in, every action
+that moves it, who may take each, and the services that do it.
+
+`TRANSITIONS` is the table. `available_actions(case, user)` reads it for the
+pages (a template offers what this returns and compares no status itself), and
+each service below checks its own row of it before it changes anything. No
+other module writes `Case.status`; tests/review/test_transitions.py holds a
+hand-written copy of the table and tests/casehub/test_layers.py looks for
+status writes elsewhere.
+
+Each service locks the case row, checks the actor's role and the state,
+changes the case, appends one `CaseEvent` (the case's one audit trail) with
+its inbox items, and queues their emails to go out after the transaction
+commits.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from campaigns.services import campaign_require_accepting
+from casehub import roles
+from casehub.exceptions import NotPermitted, WrongState
+from submissions.models import Case, CaseRevision, Membership
+from submissions.selectors import membership_role
+
+from .models import CaseEvent, Decision, ReviewStage
+from .notifications import event_notify
+
+Status = Case.Status
+Action = CaseEvent.Action
+
+
+class Role:
+    """Who may take an action, relative to the case."""
+
+    MEMBER = "member"  # any member of the case's organisation
+    SECRETARY = "secretary"  # the secretary of the case's organisation
+    STAGE_REVIEWER = "stage_reviewer"  # a reviewer of the stage it waits at
+    REOPENER = "reopener"  # casehub.roles.may_reopen
+    PUBLISHER = "publisher"  # casehub.roles.may_publish
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset
+    # Where the case goes; approval goes on to the next stage in use, or to
+    # approved after the last. None: the case is gone (a draft deleted).
+    targets: frozenset
+    role: str
+    # What must hold besides state and role, checked by the service.
+    requires: tuple = ()
+    # The schedule takes this action by itself, with no one acting.
+    automatic: bool = False
+    # Refusals: to someone without the role, and in a state it does not leave.
+    refused: Promise | str = ""
+    wrong_state: Promise | str = ""
+
+
+DELETE = "delete"
+
+TRANSITIONS = (
+    Transition(
+        action=Action.SUBMIT,
+        sources=frozenset({Status.DRAFT, Status.WITHDRAWN}),
+        targets=frozenset({Status.IN_REVIEW}),
+        role=Role.SECRETARY,
+        requires=("title, lead and body filled in", "the call accepts the branch"),
+        wrong_state=gettext_lazy("This case is %(status)s and cannot be submitted."),
+    ),
+    Transition(
+        action=Action.RESUBMIT,
+        sources=frozenset({Status.RETURNED}),
+        targets=frozenset({Status.IN_REVIEW}),
+        role=Role.SECRETARY,
+        requires=("title, lead and body filled in",),
+        wrong_state=gettext_lazy(
+            "Only a returned case is resubmitted; this one is %(status)s."
+        ),
+    ),
+    Transition(
+        action=Action.WITHDRAW,
+        sources=frozenset({Status.IN_REVIEW}),
+        targets=frozenset({Status.WITHDRAWN}),
+        role=Role.SECRETARY,
+        wrong_state=gettext_lazy(
+            "Only a case in review can be withdrawn; this one is %(status)s."
+        ),
+    ),
+    Transition(
+        action=Action.APPROVE,
+        sources=frozenset({Status.IN_REVIEW}),
+        targets=frozenset({Status.IN_REVIEW, Status.APPROVED}),
+        role=Role.STAGE_REVIEWER,
+        requires=("the latest revision", "decided once per revision and stage"),
+    ),
+    Transition(
+        action=Action.RETURN,
+        sources=frozenset({Status.IN_REVIEW}),
+        targets=frozenset({Status.RETURNED}),
+        role=Role.STAGE_REVIEWER,
+        requires=("the latest revision", "a comment"),
+    ),
+    Transition(
+        action=Action.REJECT,
+        sources=frozenset({Status.IN_REVIEW}),
+        targets=frozenset({Status.REJECTED}),
+        role=Role.STAGE_REVIEWER,
+        requires=("the latest revision", "a comment"),
+    ),
+    Transition(
+        action=Action.REOPEN,
+        sources=frozenset({Status.REJECTED}),
+        targets=frozenset({Status.RETURNED}),
+        role=Role.REOPENER,
+        requires=("a comment",),
+        refused=gettext_lazy("Only editors may reopen a rejected case."),
+        wrong_state=gettext_lazy(
+            "Only a rejected case can be reopened; this one is %(status)s."
+        ),
+    ),
+    Transition(
+        action=Action.SCHEDULE,
+        sources=frozenset({Status.APPROVED}),
+        targets=frozenset({Status.SCHEDULED}),
+        role=Role.PUBLISHER,
+        requires=("a planned issue",),
+        wrong_state=gettext_lazy(
+            "“%(title)s” is %(status)s; only approved cases go into an issue."
+        ),
+    ),
+    Transition(
+        action=Action.UNSCHEDULE,
+        sources=frozenset({Status.SCHEDULED}),
+        targets=frozenset({Status.APPROVED}),
+        role=Role.PUBLISHER,
+        requires=("a planned issue",),
+        wrong_state=gettext_lazy(
+            "“%(title)s” is %(status)s; only a scheduled case leaves an issue."
+        ),
+    ),
+    Transition(
+        action=Action.PUBLISH,
+        sources=frozenset({Status.SCHEDULED}),
+        targets=frozenset({Status.PUBLISHED}),
+        role=Role.PUBLISHER,
+        requires=("its issue is published",),
+        automatic=True,
+        wrong_state=gettext_lazy(
+            "“%(title)s” is %(status)s; only a scheduled case is published."
+        ),
+    ),
+    Transition(
+        action=Action.UNPUBLISH,
+        sources=frozenset({Status.PUBLISHED}),
+        targets=frozenset({Status.APPROVED}),
+        role=Role.PUBLISHER,
+        requires=("its issue is unpublished", "a reason"),
+        wrong_state=gettext_lazy(
+            "“%(title)s” is %(status)s; only a published case is unpublished."
+        ),
+    ),
+    Transition(
+        action=DELETE,
+        sources=frozenset({Status.DRAFT}),
+        targets=frozenset({None}),
+        role=Role.MEMBER,
+        requires=("never submitted",),
+        wrong_state=gettext_lazy(
+            "Only a draft that was never submitted can be deleted."
+        ),
+    ),
+)
+TRANSITION = {transition.action: transition for transition in TRANSITIONS}
+
+
+def has_role(role: str, *, case: Case, user) -> bool:
+    """Whether `user` holds `role` for `case` as it stands."""
+    if user is None or not user.is_authenticated:
+        return False
+    if role == Role.MEMBER:
+        return membership_role(user=user, branch=case.branch) is not None
+    if role == Role.SECRETARY:
+        return (
+            membership_role(user=user, branch=case.branch) == Membership.Role.SECRETARY
+        )
+    if role == Role.STAGE_REVIEWER:
+        stage = case.current_stage
+        return stage is not None and roles.reviews_at(user, stage)
+    if role == Role.REOPENER:
+        return roles.may_reopen(user)
+    if role == Role.PUBLISHER:
+        return roles.may_publish(user)
+    raise ValueError(f"unknown role {role!r}")
+
+
+def available_actions(case: Case, user) -> list[Transition]:
+    """The transitions `user` may take on `case` now, in the table's order."""
+    return [
+        transition
+        for transition in TRANSITIONS
+        if case.status in transition.sources
+        and has_role(transition.role, case=case, user=user)
+    ]
+
+
+def action_names(case: Case, user) -> frozenset[str]:
+    """`available_actions` as names, for a template's `"submit" in actions`."""
+    return frozenset(t.action for t in available_actions(case, user))
+
+
+class AlreadyDecided(WrongState):
+    """Someone decided the case (or it moved on) before this decision arrived."""
+
+
+def _latest_revision(case: Case) -> CaseRevision | None:
+    return case.revisions.order_by("-number").first()
+
+
+def _lock(case: Case) -> Case:
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("branch", "current_stage")
+        .get(pk=case.pk)
+    )
+
+
+def _refuse_state(case: Case, message) -> None:
+    raise WrongState(
+        str(message) % {"status": case.get_status_display(), "title": case.title}
+    )
+
+
+def _refusal(transition: Transition, case: Case) -> str:
+    if transition.refused:
+        return str(transition.refused)
+    if transition.role == Role.SECRETARY:
+        return _("Only the secretary of %(branch)s may do this.") % {
+            "branch": case.branch
+        }
+    if transition.role == Role.MEMBER:
+        return _("You are not a member of %(branch)s.") % {"branch": case.branch}
+    return _("Only editors may plan and publish the showcase.")
+
+
+def _permit(action: str, *, case: Case, user) -> Transition:
+    """Check the actor's role, then the state, against the table's row."""
+    transition = TRANSITION[action]
+    by_schedule = user is None and transition.automatic
+    if not by_schedule and not has_role(transition.role, case=case, user=user):
+        raise NotPermitted(_refusal(transition, case))
+    if case.status not in transition.sources:
+        _refuse_state(case, transition.wrong_state)
+    return transition
+
+
+def case_event_record(
+    *, case: Case, actor, action, from_status, stage=None, revision=None, comment=""
+):
+    """Append one audit event for a change already made to the locked `case`."""
+    event = CaseEvent.objects.create(
+        case=case,
+        revision=revision,
+        stage=stage,
+        to_stage=case.current_stage,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=case.status,
+        comment=comment,
+    )
+    event_notify(event)
+    return event
+
+
+def _stage_to_enter(stages) -> ReviewStage | None:
+    """The first active stage of `stages`, locked until commit.
+
+    review.stages counts a stage's waiting cases under the same lock before
+    deactivating it, so a case either arrives first and is counted, or waits
+    and then skips the stage that went out of use.
+    """
+    return (
+        stages.filter(is_active=True)
+        .order_by("position")
+        .select_for_update(no_key=True)
+        .first()
+    )
+
+
+def _first_stage() -> ReviewStage:
+    stage = _stage_to_enter(ReviewStage.objects.all())
+    if stage is None:
+        raise WrongState(_("No review stage is set up; ask the administrator."))
+    return stage
+
+
+def _next_stage(stage: ReviewStage) -> ReviewStage | None:
+    return _stage_to_enter(ReviewStage.objects.filter(position__gt=stage.position))
+
+
+def _enter_stage(case: Case, stage: ReviewStage | None) -> None:
+    now = timezone.now()
+    case.current_stage = stage
+    case.stage_entered_at = now if stage else None
+    case.stage_due_at = now + timedelta(days=stage.due_in_days) if stage else None
+
+
+_STAGE_FIELDS = ["current_stage", "stage_entered_at", "stage_due_at"]
+
+
+def _missing_for_submit(case: Case) -> list[str]:
+    missing = []
+    if not case.title.strip():
+        missing.append(_("title"))
+    if not case.lead.strip():
+        missing.append(_("lead paragraph"))
+    if not case.body.strip():
+        missing.append(_("body"))
+    return missing
+
+
+def revision_freeze(*, case: Case, acting_user) -> CaseRevision:
+    """Snapshot everything a reviewer judges, as the next round of the case."""
+    last = case.revisions.aggregate(last=Max("number"))["last"] or 0
+    return CaseRevision.objects.create(
+        case=case,
+        number=last + 1,
+        branch_name=case.branch.name,
+        title=case.title,
+        tagline=case.tagline,
+        author_name=case.author_name,
+        source=case.source_display,
+        lead=case.lead,
+        body=case.body,
+        cover_image=case.cover_image.name or "",
+        theme_names=[theme.name for theme in case.themes.all()],
+        submitted_by=acting_user,
+    )
+
+
+def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
+    missing = _missing_for_submit(case)
+    if missing:
+        raise WrongState(
+            _("Fill in the %(fields)s before submitting.")
+            % {"fields": _(", ").join(missing)}
+        )
+    revision = revision_freeze(case=case, acting_user=acting_user)
+    from_status = case.status
+    case.status = Case.Status.IN_REVIEW
+    case.submitted_at = timezone.now()
+    case.resume_stage = None
+    _enter_stage(case, stage)
+    case.save(
+        update_fields=[
+            "status",
+            "submitted_at",
+            "resume_stage",
+            *_STAGE_FIELDS,
+            "updated_at",
+        ]
+    )
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=action,
+        from_status=from_status,
+        revision=revision,
+    )
+
+
+@transaction.atomic
+def case_submit(*, case: Case, acting_user) -> CaseEvent:
+    """The secretary signs a draft (or a withdrawn case) off and sends it to review."""
+    case = _lock(case)
+    _permit(Action.SUBMIT, case=case, user=acting_user)
+    if case.campaign_id is not None:
+        # A case answering a call goes in while the call (or an extension
+        # for the branch) runs; a returned case comes back whenever it is ready.
+        campaign_require_accepting(campaign=case.campaign, branch=case.branch)
+    return _send_to_review(
+        case=case,
+        acting_user=acting_user,
+        stage=_first_stage(),
+        action=CaseEvent.Action.SUBMIT,
+    )
+
+
+@transaction.atomic
+def case_resubmit(*, case: Case, acting_user) -> CaseEvent:
+    """Send a returned case back, to the stage its return asked for."""
+    case = _lock(case)
+    _permit(Action.RESUBMIT, case=case, user=acting_user)
+    stage = None
+    if case.resume_stage_id is not None:
+        stage = _stage_to_enter(ReviewStage.objects.filter(pk=case.resume_stage_id))
+    if stage is None:
+        stage = _first_stage()
+    return _send_to_review(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        action=CaseEvent.Action.RESUBMIT,
+    )
+
+
+@transaction.atomic
+def case_withdraw(*, case: Case, acting_user, comment: str = "") -> CaseEvent:
+    """The branch takes a case back out of review before it is approved."""
+    case = _lock(case)
+    _permit(Action.WITHDRAW, case=case, user=acting_user)
+    from_status, stage = case.status, case.current_stage
+    case.status = Case.Status.WITHDRAWN
+    _enter_stage(case, None)
+    case.save(update_fields=["status", *_STAGE_FIELDS, "updated_at"])
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=CaseEvent.Action.WITHDRAW,
+        from_status=from_status,
+        stage=stage,
+        revision=_latest_revision(case),
+        comment=comment.strip(),
+    )
+
+
+def already_decided(case: Case) -> AlreadyDecided:
+    """The refusal for a decision that came too late, naming who came first."""
+    last = (
+        case.decisions.select_related("reviewer").order_by("-created_at", "-pk").first()
+    )
+    if last is None:
+        return AlreadyDecided(
+            _("This case is no longer waiting for your decision; it is %(status)s.")
+            % {"status": case.get_status_display()}
+        )
+    return AlreadyDecided(
+        _(
+            "Already decided by %(reviewer)s at %(time)s (%(outcome)s). "
+            "Nothing was changed."
+        )
+        % {
+            "reviewer": last.reviewer.get_full_name() or last.reviewer.get_username(),
+            "time": date_format(timezone.localtime(last.created_at), "Y-m-d H:i:s"),
+            "outcome": last.get_outcome_display(),
+        }
+    )
+
+
+def _decide(
+    *,
+    case: Case,
+    acting_user,
+    stage: ReviewStage,
+    revision: CaseRevision,
+    outcome: str,
+    comment: str,
+) -> CaseEvent:
+    case = _lock(case)
+    if not roles.reviews_at(acting_user, stage):
+        if not stage.is_active and roles.is_stage_member(acting_user, stage):
+            raise WrongState(
+                _("%(stage)s is not in use at the moment; ask the administrator.")
+                % {"stage": stage}
+            )
+        raise NotPermitted(
+            _("Only reviewers of %(stage)s may decide here.") % {"stage": stage}
+        )
+    latest = _latest_revision(case)
+    if (
+        case.status != Case.Status.IN_REVIEW
+        or case.current_stage_id != stage.pk
+        or latest is None
+        or revision is None
+        or latest.pk != revision.pk
+    ):
+        raise already_decided(case)
+    comment = comment.strip()
+    if outcome in (Decision.Outcome.RETURN, Decision.Outcome.REJECT) and not comment:
+        raise WrongState(_("Say why: a return or a rejection needs a comment."))
+    try:
+        with transaction.atomic():
+            Decision.objects.create(
+                case=case,
+                revision=revision,
+                stage=stage,
+                reviewer=acting_user,
+                outcome=outcome,
+                comment=comment,
+            )
+    except IntegrityError:
+        raise already_decided(case) from None
+
+    from_status = case.status
+    if outcome == Decision.Outcome.APPROVE:
+        next_stage = _next_stage(stage)
+        case.status = Case.Status.IN_REVIEW if next_stage else Case.Status.APPROVED
+        if next_stage is None:
+            case.approved_at = timezone.now()
+        _enter_stage(case, next_stage)
+        action = CaseEvent.Action.APPROVE
+    elif outcome == Decision.Outcome.RETURN:
+        case.status = Case.Status.RETURNED
+        resume_here = stage.resume_after_return == ReviewStage.Resume.THIS_STAGE
+        case.resume_stage = stage if resume_here else None
+        _enter_stage(case, None)
+        action = CaseEvent.Action.RETURN
+    else:
+        case.status = Case.Status.REJECTED
+        _enter_stage(case, None)
+        action = CaseEvent.Action.REJECT
+    case.save(
+        update_fields=[
+            "status",
+            "resume_stage",
+            "approved_at",
+            *_STAGE_FIELDS,
+            "updated_at",
+        ]
+    )
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=action,
+        from_status=from_status,
+        stage=stage,
+        revision=revision,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_approve(*, case, acting_user, stage, revision, comment="") -> CaseEvent:
+    """Approve at `stage`: on to the next stage, or approved after the last one."""
+    return _decide(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        revision=revision,
+        outcome=Decision.Outcome.APPROVE,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_return(*, case, acting_user, stage, revision, comment) -> CaseEvent:
+    """Send the case back to the branch for revision, with the reviewer's comment."""
+    return _decide(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        revision=revision,
+        outcome=Decision.Outcome.RETURN,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_reject(*, case, acting_user, stage, revision, comment) -> CaseEvent:
+    """Reject the case; only an editor can reopen it."""
+    return _decide(
+        case=case,
+        acting_user=acting_user,
+        stage=stage,
+        revision=revision,
+        outcome=Decision.Outcome.REJECT,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, acting_user, comment: str) -> CaseEvent:
+    """An editor gives a rejected case back to its branch, with the reason."""
+    case = _lock(case)
+    _permit(Action.REOPEN, case=case, user=acting_user)
+    comment = comment.strip()
+    if not comment:
+        raise WrongState(_("Say why the case is reopened."))
+    from_status = case.status
+    case.status = Case.Status.RETURNED
+    case.resume_stage = None
+    case.save(update_fields=["status", "resume_stage", "updated_at"])
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=CaseEvent.Action.REOPEN,
+        from_status=from_status,
+        revision=_latest_revision(case),
+        comment=comment,
+    )
+
+
+def _showcase_move(
+    case: Case, *, action: str, acting_user, comment: str = "", at=None
+) -> CaseEvent:
+    """A move into, out of or onto the public showcase, per the table's row.
+
+    The editors' services in `showcase.services` lock the issue, change its
+    entries and call these; the case's own status changes only here.
+    """
+    case = _lock(case)
+    transition = _permit(action, case=case, user=acting_user)
+    from_status = case.status
+    [target] = transition.targets
+    case.status = target
+    fields = ["status", "updated_at"]
+    if case.status == Status.PUBLISHED:
+        case.published_at = at or timezone.now()
+        fields.append("published_at")
+    case.save(update_fields=fields)
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=action,
+        from_status=from_status,
+        revision=_latest_revision(case),
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_schedule(*, case: Case, acting_user, issue) -> CaseEvent:
+    """An approved case goes into a planned issue."""
+    return _showcase_move(
+        case, action=Action.SCHEDULE, acting_user=acting_user, comment=str(issue)
+    )
+
+
+@transaction.atomic
+def case_unschedule(*, case: Case, acting_user, issue) -> CaseEvent:
+    """Out of a planned issue, back to the queue of approved cases."""
+    return _showcase_move(
+        case, action=Action.UNSCHEDULE, acting_user=acting_user, comment=str(issue)
+    )
+
+
+@transaction.atomic
+def case_publish(*, case: Case, acting_user, issue) -> CaseEvent:
+    """On the public site with its issue; `acting_user` None: the schedule."""
+    return _showcase_move(
+        case,
+        action=Action.PUBLISH,
+        acting_user=acting_user,
+        comment=str(issue),
+        at=issue.published_at,
+    )
+
+
+@transaction.atomic
+def case_unpublish(*, case: Case, acting_user, reason: str) -> CaseEvent:
+    """Off the public site with its issue, back among the approved cases."""
+    return _showcase_move(
+        case, action=Action.UNPUBLISH, acting_user=acting_user, comment=reason
+    )
+
+
+@transaction.atomic
+def case_delete_draft(*, case: Case, acting_user) -> None:
+    """Delete a draft that was never submitted; anything submitted stays forever."""
+    case = _lock(case)
+    _permit(DELETE, case=case, user=acting_user)
+    if case.revisions.exists():
+        _refuse_state(case, TRANSITION[DELETE].wrong_state)
+    case.themes.clear()
+    case.delete()
+
+
+def case_edit_record(*, case: Case, acting_user) -> CaseEvent:
+    """The audit row of a saved edit: who saved when, the state unchanged.
+
+    It tells no one and stays off the case's timeline (`case_timeline`),
+    which shows how the case moved; the admin's event list shows every save.
+    """
+    return case_event_record(
+        case=case, actor=acting_user, action=Action.EDIT, from_status=case.status
+    )
