@@ -1,15 +1,18 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_ckeditor_5.widgets import CKEditor5Widget
 
+from campaigns.forms import CampaignChoiceField
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_accepting
 from casehub.images import image_clean
 from submissions.models import Branch, Case, Theme
 
+from .docx_import import legacy_conversion_available
 from .services import CaseContent
 
 
@@ -32,7 +35,7 @@ class CaseForm(forms.ModelForm):
             attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
         ),
     )
-    campaign = forms.ModelChoiceField(
+    campaign = CampaignChoiceField(
         label=_("Call for cases"),
         queryset=Campaign.objects.none(),
         required=False,
@@ -137,3 +140,33 @@ class CaseWithdrawForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class DocxImportForm(forms.Form):
+    """The Word file 导入 Word reads into the case form (authoring.docx_import)."""
+
+    # The import form's button; it posts to the case form's own page.
+    button_name = "docx_import"
+
+    docx_file = forms.FileField(
+        label=_("Word document"),
+        error_messages={"required": _("Choose a Word document (.docx) to import.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What was read from the file, once the view has read it.
+        self.imported = None
+        limit = settings.CASEHUB_MAX_DOCX_BYTES // (1024 * 1024)
+        field = self.fields["docx_file"]
+        if legacy_conversion_available():
+            field.help_text = _(
+                "A Word or WPS document (.docx, .doc or .wps) of at most %(limit)d MB."
+            ) % {"limit": limit}
+            accept = ".docx,.doc,.wps"
+        else:
+            field.help_text = _("A Word document (.docx) of at most %(limit)d MB.") % {
+                "limit": limit
+            }
+            accept = ".docx"
+        field.widget.attrs["accept"] = accept

@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -14,11 +15,13 @@ from django.views.generic import DetailView, ListView
 from campaigns.selectors import open_calls_for
 from campaigns.services import NotAccepting
 from casehub.exceptions import CaseActionError, EditConflict, NotPermitted
+from casehub.templatetags.casehub import person
 from casehub.views import service_run
 from review import workflow
 from review.models import CaseEvent
 from review.selectors import case_timeline
 from review.workflow import case_resubmit, case_submit, case_withdraw
+from showcase.selectors import case_get_published
 from submissions.models import Case
 from submissions.selectors import (
     branches_for_user,
@@ -26,8 +29,10 @@ from submissions.selectors import (
     cases_for_member,
 )
 
+from . import unsaved
+from .docx_import import docx_import
 from .filters import MyCaseFilter
-from .forms import CaseForm, CaseWithdrawForm
+from .forms import CaseForm, CaseWithdrawForm, DocxImportForm
 from .services import case_create, case_update, editor_image_store
 
 
@@ -64,7 +69,119 @@ class CaseListView(LoginRequiredMixin, ListView):
         return context
 
 
-class CaseCreateView(LoginRequiredMixin, View):
+class ExpiredSessionSaveMixin:
+    """A save sent after the session expired keeps its text (authoring.unsaved).
+
+    Runs before LoginRequiredMixin, which would send the POST on to the sign-in
+    page and the text with it. A form opened for another account than the one
+    signed in now is not saved under the wrong name.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST":
+            owner = unsaved.form_owner(request)
+            if not request.user.is_authenticated:
+                return _expired_session_save(request, owner=owner)
+            if owner is not None and owner != request.user.pk:
+                return _other_account_save(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _expired_session_save(request, *, owner):
+    if owner is None:  # not a form of ours: nobody to keep it for
+        return redirect_to_login(request.get_full_path())
+    try:
+        unsaved.posted_form_keep(request, owner=owner)
+    except unsaved.TooLargeToKeep as error:
+        message = _(
+            "Your session has expired, and the text you sent (%(size)s KB) is too "
+            "large to keep until you sign in again (at most %(limit)s KB). Sign in "
+            "again and open the form: if this browser kept a copy, the form "
+            "offers to restore it."
+        ) % {"size": -(-error.size // 1024), "limit": error.limit // 1024}
+        return _save_refused(
+            request, heading=_("Session expired"), message=message, status=413
+        )
+    messages.info(
+        request,
+        _(
+            "Your session has expired. Sign in again and your text will be back "
+            "in the form, ready to save."
+        ),
+    )
+    if request.FILES:
+        messages.warning(
+            request,
+            _(
+                "The cover image you chose could not be kept; choose it again "
+                "after signing in."
+            ),
+        )
+    return redirect_to_login(request.get_full_path())
+
+
+def _other_account_save(request):
+    message = _(
+        "This form was opened while another account was signed in, and "
+        "%(user)s is signed in now. Nothing has been saved. Sign in with the "
+        "account that opened the form and open it again: it offers to restore "
+        "the copy this browser kept."
+    ) % {"user": person(request.user)}
+    return _save_refused(
+        request,
+        heading=_("Signed in as another account"),
+        message=message,
+        status=409,
+    )
+
+
+def _save_refused(request, *, heading, message, status):
+    context = {
+        "heading": heading,
+        "message": message,
+        "login_url": "" if request.user.is_authenticated else _login_url(request),
+    }
+    return render(request, "submissions/case_save_refused.html", context, status=status)
+
+
+def _login_url(request) -> str:
+    return redirect_to_login(request.get_full_path()).url
+
+
+def _kept_form_shown(request):
+    messages.warning(
+        request,
+        _("Your session had expired. Your text has been kept: check it and save."),
+    )
+
+
+class DocxImportMixin:
+    """导入 Word on the case form: the file read into the form, nothing saved.
+
+    The import form posts to the case form's own page, so the form it fills
+    saves where it always does, through the same checks, the edit-conflict
+    rule among them: on a draft it carries the version the page was opened on.
+    Only the document's images are stored, as the editor's uploads are.
+    """
+
+    def docx_form_read(self, request) -> DocxImportForm:
+        docx_form = DocxImportForm(request.POST, request.FILES)
+        if docx_form.is_valid():
+            try:
+                docx_form.imported = docx_import(
+                    upload=docx_form.cleaned_data["docx_file"],
+                    acting_user=request.user,
+                )
+            except NotPermitted as error:
+                raise PermissionDenied(error.message) from error
+            except ValidationError as error:
+                docx_form.add_error("docx_file", error)
+        return docx_form
+
+
+class CaseCreateView(
+    ExpiredSessionSaveMixin, LoginRequiredMixin, DocxImportMixin, View
+):
     template_name = "submissions/case_form.html"
 
     def dispatch(self, request, *args, **kwargs):
@@ -77,11 +194,17 @@ class CaseCreateView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
+        kept = unsaved.kept_form_take(request)
+        if kept is not None:
+            _kept_form_shown(request)
+            return self.render(CaseForm(kept, branches=self.branches))
         # ?campaign= comes from an open call's "write a case" link.
         initial = {"campaign": request.GET.get("campaign", "")[:12]}
         return self.render(CaseForm(branches=self.branches, initial=initial))
 
     def post(self, request):
+        if DocxImportForm.button_name in request.POST:
+            return self.render_docx_import(request)
         form = CaseForm(request.POST, request.FILES, branches=self.branches)
         if not form.is_valid():
             return self.render(form)
@@ -97,13 +220,29 @@ class CaseCreateView(LoginRequiredMixin, View):
             form.add_error("campaign", error.message)
             return self.render(form)
         messages.success(request, _("The draft has been saved."))
-        return redirect(_after_save_url(request, case))
+        return _saved_redirect(request, case)
 
-    def render(self, form):
-        return render(self.request, self.template_name, {"form": form, "case": None})
+    def render_docx_import(self, request):
+        docx_form = self.docx_form_read(request)
+        initial = {"campaign": request.GET.get("campaign", "")[:12]}
+        imported = docx_form.imported
+        if imported is not None:
+            initial.update(imported.form_initial())
+            if imported.branch is not None and imported.branch in self.branches:
+                initial["branch"] = imported.branch.pk
+        form = CaseForm(branches=self.branches, initial=initial)
+        return self.render(form, docx_form=docx_form)
+
+    def render(self, form, *, docx_form=None):
+        context = {
+            "form": form,
+            "case": None,
+            "docx_form": docx_form or DocxImportForm(),
+        }
+        return render(self.request, self.template_name, context)
 
 
-class CaseUpdateView(MemberCaseMixin, View):
+class CaseUpdateView(ExpiredSessionSaveMixin, MemberCaseMixin, DocxImportMixin, View):
     template_name = "submissions/case_form.html"
 
     def get(self, request, pk):
@@ -115,10 +254,18 @@ class CaseUpdateView(MemberCaseMixin, View):
                 % {"status": case.get_status_display()},
             )
             return redirect(case)
+        kept = unsaved.kept_form_take(request)
+        if kept is not None:
+            # With the version it was based on: if someone saved since, saving
+            # it shows the conflict, as any save would.
+            _kept_form_shown(request)
+            return self.render(CaseForm(kept, instance=case), case)
         return self.render(CaseForm(instance=case), case)
 
     def post(self, request, pk):
         case = self.get_case()
+        if DocxImportForm.button_name in request.POST:
+            return self.render_docx_import(request, case)
         form = CaseForm(request.POST, request.FILES, instance=case)
         if not form.is_valid():
             return self.render(form, case)
@@ -138,7 +285,7 @@ class CaseUpdateView(MemberCaseMixin, View):
             messages.error(request, error.message)
             return redirect(case)
         messages.success(request, _("Your changes have been saved."))
-        return redirect(_after_save_url(request, case))
+        return _saved_redirect(request, case)
 
     def render_conflict(self, form, conflict):
         """Show the person's own text again, beside what the other editor saved.
@@ -155,9 +302,28 @@ class CaseUpdateView(MemberCaseMixin, View):
         retry.add_error(None, conflict.message)
         return self.render(retry, current, conflict_with=current, status=409)
 
-    def render(self, form, case, *, conflict_with=None, status=200):
-        context = {"form": form, "case": case, "conflict_with": conflict_with}
+    def render_docx_import(self, request, case):
+        """The draft as saved, with what the file holds in the form over it."""
+        if not case.is_editable:
+            return self.get(request, pk=case.pk)
+        docx_form = self.docx_form_read(request)
+        initial = docx_form.imported.form_initial() if docx_form.imported else {}
+        form = CaseForm(instance=case, initial=initial)
+        return self.render(form, case, docx_form=docx_form)
+
+    def render(self, form, case, *, conflict_with=None, status=200, docx_form=None):
+        context = {
+            "form": form,
+            "case": case,
+            "conflict_with": conflict_with,
+            "docx_form": docx_form or DocxImportForm(),
+        }
         return render(self.request, self.template_name, context, status=status)
+
+
+def _saved_redirect(request, case):
+    unsaved.autosave_copy_saved(request)
+    return redirect(_after_save_url(request, case))
 
 
 def _after_save_url(request, case) -> str:
@@ -190,7 +356,18 @@ class CaseDetailView(MemberCaseMixin, DetailView):
                 None,
             )
         context["withdraw_form"] = CaseWithdrawForm()
+        context["public_url"] = self.public_url(case)
         return context
+
+    def public_url(self, case) -> str:
+        """The case's page on the public site while readers can open it."""
+        if case.status != Case.Status.PUBLISHED:
+            return ""
+        try:
+            case_get_published(case_id=case.pk)
+        except Http404:  # its issue taken down, or its series closed
+            return ""
+        return reverse("showcase:case", args=[case.pk])
 
 
 class CasePreviewView(MemberCaseMixin, DetailView):

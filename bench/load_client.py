@@ -269,7 +269,7 @@ def sign_in(browser: Browser, username: str, password: str) -> None:
         }
     )
     headers, _page, _ms = browser.post("/accounts/login/", *body)
-    browser.follow(headers, expected_path="/submissions/")
+    browser.follow(headers, expected_path="/desk/")
 
 
 def write_and_submit(browser: Browser, record: dict, write_ms: list[float]) -> None:

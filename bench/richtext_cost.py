@@ -1,9 +1,11 @@
 """The cost of the worst rich text and the worst diff the limits still allow.
 
-Run by bench/run; prints sanitize_worst_ms=… and diff_worst_ms=…, each the
+Run by bench/run; prints sanitize_worst_ms=…, richtext_clean_worst_ms=… (what
+a save costs: bounds, normaliser, sanitiser) and diff_worst_ms=…, each the
 slowest of several worst cases (the median of a few runs of each).
 """
 
+import contextlib
 import os
 import random
 import statistics
@@ -17,7 +19,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 
-from casehub.richtext import MAX_TAG_CHARS, sanitize_html  # noqa: E402
+from casehub.richtext import MAX_TAG_CHARS, richtext_clean, sanitize_html  # noqa: E402
 from review.diff import revision_diff  # noqa: E402
 
 RUNS = 3
@@ -71,6 +73,24 @@ def sanitize_cases() -> dict[str, str]:
     }
 
 
+def clean_cases() -> dict[str, str]:
+    """The sanitiser's worst cases and the normaliser's: the most elements per
+    byte, line breaks inside formatting, a heading on every line."""
+    return {
+        **sanitize_cases(),
+        "tiny paragraphs": fill("", "<p>a</p>"),
+        "line breaks in formatting": fill("", '<p><span lang="x">a<br>b</span></p>'),
+        "numbered lines": fill("", "<p><b>一、标题</b></p>"),
+        "text lines": fill("", "一\n"),
+    }
+
+
+def clean(html: str) -> None:
+    # Refused after normalising still cost the time.
+    with contextlib.suppress(ValidationError):
+        richtext_clean(html)
+
+
 def diff_cases() -> dict[str, tuple]:
     chooser = random.Random(12)  # noqa: S311 - text to compare, not a secret
     # The longest paragraph the size limit allows, changed throughout.
@@ -119,6 +139,7 @@ def main():
     if refused:  # a worst case the limits refuse proves nothing
         raise SystemExit(f"refused by the limits: {', '.join(refused)}")
     print(f"sanitize_worst_ms={slowest(cases, sanitize_html):.1f}")
+    print(f"richtext_clean_worst_ms={slowest(clean_cases(), clean):.1f}")
     labels = {"title": "title", "lead": "lead", "body": "body"}
     worst = slowest(
         diff_cases(),

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from casehub.admin import DateHierarchyInCalendarMixin, ReadOnlyAdmin
 from casehub.exceptions import CaseActionError
@@ -30,12 +31,16 @@ class CampaignAdmin(DateHierarchyInCalendarMixin, ReadOnlyAdmin):
     """Calls are opened and changed on the editors' pages; here admins look
     them up and remove one opened by mistake before any case answered it."""
 
-    list_display = ["title", "series", "opens_on", "closes_on", "created_by"]
+    list_display = ["title", "series", "opens_on", "closes_on", "limits", "created_by"]
     list_filter = ["series"]
     search_fields = ["title"]
     list_select_related = ["series", "created_by"]
     date_hierarchy = "closes_on"
     inlines = [ExtensionInline]
+
+    @admin.display(description=_("limits"))
+    def limits(self, campaign):
+        return campaign.limits_text or "—"
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

@@ -19,7 +19,16 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["title", "description", "series", "opens_on", "closes_on"]
+        fields = [
+            "title",
+            "description",
+            "series",
+            "opens_on",
+            "closes_on",
+            "min_zishu",
+            "max_zishu",
+            "max_images",
+        ]
         field_classes = {"opens_on": TypedDateField, "closes_on": TypedDateField}
         widgets = {"description": forms.Textarea(attrs={"rows": 5})}
 
@@ -41,7 +50,46 @@ class CampaignForm(forms.ModelForm):
             raise ValidationError(
                 {"closes_on": _("A call cannot close before it opens.")}
             )
+        # The fewest characters above the most: Campaign.clean says so on
+        # max_zishu, when the form hands the values to the model.
         return data
+
+
+class CampaignSelect(forms.Select):
+    """The calls a case can answer, each option carrying the call's limits for
+    the 字数 counter under the editor (static/js/zishu.js)."""
+
+    def create_option(self, name, value, label, selected, index, **kwargs):
+        option = super().create_option(name, value, label, selected, index, **kwargs)
+        campaign = getattr(value, "instance", None)
+        if isinstance(campaign, Campaign) and campaign.has_limits:
+            option["attrs"].update(
+                {
+                    "data-limits": campaign.limits_text,
+                    "data-min-zishu": _blank_if_none(campaign.min_zishu),
+                    "data-max-zishu": _blank_if_none(campaign.max_zishu),
+                    "data-max-images": _blank_if_none(campaign.max_images),
+                }
+            )
+        return option
+
+
+def _blank_if_none(number: int | None) -> str:
+    return "" if number is None else str(number)
+
+
+class CampaignChoiceField(forms.ModelChoiceField):
+    """A call to answer, named with its limits where the writer picks it."""
+
+    widget = CampaignSelect
+
+    def label_from_instance(self, campaign):
+        if not campaign.has_limits:
+            return campaign.title
+        return _("%(title)s (%(limits)s)") % {
+            "title": campaign.title,
+            "limits": campaign.limits_text,
+        }
 
 
 class ExtensionForm(forms.Form):

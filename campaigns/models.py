@@ -3,14 +3,23 @@
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from casehub.audit import AppendOnlyModel
 from casehub.dates import TypedDateValidator
+from casehub.zishu import digits_grouped
+
+# Far above any call's wish (a body that can be saved holds under 90,000
+# characters), and low enough that no typo asks for the impossible unnoticed.
+MOST_ZISHU = 100_000
+MOST_IMAGES = 100
 
 
 class Campaign(models.Model):
@@ -34,6 +43,37 @@ class Campaign(models.Model):
         related_name="campaigns",
         blank=True,
     )
+    # Checked when a case is submitted or resubmitted (review.workflow), by the
+    # count of casehub.zishu; empty means no limit.
+    min_zishu = models.PositiveIntegerField(
+        _("fewest characters"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MOST_ZISHU)],
+        help_text=_(
+            "At least this many characters in the body (Chinese characters plus "
+            "Latin words; punctuation is not counted). Leave empty for no minimum."
+        ),
+    )
+    max_zishu = models.PositiveIntegerField(
+        _("most characters"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MOST_ZISHU)],
+        help_text=_(
+            "At most this many characters in the body. Leave empty for no maximum."
+        ),
+    )
+    max_images = models.PositiveIntegerField(
+        _("most images"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MOST_IMAGES)],
+        help_text=_(
+            "Images the body may hold at most; 0 takes text only. Leave empty "
+            "for no limit."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -51,7 +91,21 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(closes_on__gte=F("opens_on")),
                 name="campaign_closes_after_it_opens",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(min_zishu__isnull=True) | Q(min_zishu__gte=1),
+                name="campaign_min_zishu_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_zishu__isnull=True) | Q(max_zishu__gte=1),
+                name="campaign_max_zishu_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_zishu__isnull=True)
+                | Q(max_zishu__isnull=True)
+                | Q(max_zishu__gte=F("min_zishu")),
+                name="campaign_zishu_min_not_above_max",
+            ),
         ]
 
     def __str__(self):
@@ -59,6 +113,60 @@ class Campaign(models.Model):
 
     def get_absolute_url(self):
         return reverse("campaigns:detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if (
+            self.min_zishu is not None
+            and self.max_zishu is not None
+            and self.max_zishu < self.min_zishu
+        ):
+            raise ValidationError(
+                {
+                    "max_zishu": ValidationError(
+                        _(
+                            "The most characters cannot be fewer than the fewest "
+                            "(%(min)s)."
+                        ),
+                        code="zishu_range",
+                        params={"min": digits_grouped(self.min_zishu)},
+                    )
+                }
+            )
+
+    @property
+    def has_limits(self) -> bool:
+        limits = (self.min_zishu, self.max_zishu, self.max_images)
+        return any(limit is not None for limit in limits)
+
+    @property
+    def limits_text(self) -> str:
+        """What the call asks of a case's length, as writers read it ("" if nothing)."""
+        least, most = self.min_zishu, self.max_zishu
+        length = ""
+        if least is not None and most is not None:
+            length = gettext("%(min)s–%(max)s characters")
+        elif least is not None:
+            length = gettext("at least %(min)s characters")
+        elif most is not None:
+            length = gettext("at most %(max)s characters")
+        length %= {
+            "min": digits_grouped(least or 0),
+            "max": digits_grouped(most or 0),
+        }
+        images = ""
+        if self.max_images == 0:
+            images = gettext("text only, no images")
+        elif self.max_images is not None:
+            images = ngettext(
+                "at most %(count)s image", "at most %(count)s images", self.max_images
+            ) % {"count": digits_grouped(self.max_images)}
+        if length and images:
+            return gettext("%(length)s, %(images)s") % {
+                "length": length,
+                "images": images,
+            }
+        return length or images
 
     def is_open(self, today: datetime.date | None = None) -> bool:
         today = today or timezone.localdate()

@@ -6,9 +6,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from casehub import roles
 from casehub.exceptions import NotPermitted, WrongState
+from casehub.zishu import digits_grouped, image_count, zishu
 from submissions.models import Branch
 
 from .models import Campaign, CampaignEvent, Extension
@@ -17,6 +19,10 @@ from .selectors import campaign_accepts
 
 class NotAccepting(WrongState):
     """The call does not take cases from this organisation today."""
+
+
+class OutsideLimits(WrongState):
+    """The body is shorter or longer, or holds more images, than the call asks."""
 
 
 def _require_editor(user) -> None:
@@ -47,7 +53,15 @@ def _settings_text(campaign: Campaign, branch_ids) -> dict[str, str]:
         "opens_on": campaign.opens_on.isoformat(),
         "closes_on": campaign.closes_on.isoformat(),
         "branches": ",".join(str(pk) for pk in sorted(branch_ids)),
+        **{
+            name: _text_or_blank(getattr(campaign, name))
+            for name in ("min_zishu", "max_zishu", "max_images")
+        },
     }
+
+
+def _text_or_blank(value) -> str:
+    return "" if value is None else str(value)
 
 
 def _changes_text(before: dict[str, str] | None, after: dict[str, str]) -> str:
@@ -71,13 +85,24 @@ def campaign_save(
     closes_on: datetime.date,
     branches=None,
     campaign: Campaign | None = None,
+    min_zishu: int | None = None,
+    max_zishu: int | None = None,
+    max_images: int | None = None,
 ) -> Campaign:
     """Open a call, or change one; with no organisations chosen, every active
     organisation is expected to take part. The call stays locked while it
-    changes, and each save adds one line to its audit log."""
+    changes, and each save adds one line to its audit log.
+
+    The limits (字数 and images) are left empty for none; cases submitted
+    from then on are held to them, those already in review are not."""
     _require_editor(acting_user)
     if closes_on < opens_on:
         raise WrongState(_("A call cannot close before it opens."))
+    if min_zishu is not None and max_zishu is not None and max_zishu < min_zishu:
+        raise WrongState(
+            _("The most characters cannot be fewer than the fewest (%(min)s).")
+            % {"min": digits_grouped(min_zishu)}
+        )
     before = None
     if campaign is None:
         campaign = Campaign(created_by=acting_user)
@@ -91,6 +116,9 @@ def campaign_save(
     campaign.series = series
     campaign.opens_on = opens_on
     campaign.closes_on = closes_on
+    campaign.min_zishu = min_zishu
+    campaign.max_zishu = max_zishu
+    campaign.max_images = max_images
     campaign.save()
     if not branches:
         branches = Branch.objects.filter(is_active=True)
@@ -203,3 +231,50 @@ def campaign_require_accepting(*, campaign: Campaign, branch: Branch) -> None:
             "closes": date_format(campaign.closes_on, "Y-m-d"),
         }
     )
+
+
+def campaign_require_within_limits(*, campaign: Campaign, body: str) -> None:
+    """Refuse a body shorter or longer than the call asks, or with more images.
+
+    Every limit the body misses is named, with its count, so the writer knows
+    at once how far off the text is.
+    """
+    count, images = zishu(body), image_count(body)
+    numbers = {
+        "count": digits_grouped(count),
+        "min": digits_grouped(campaign.min_zishu or 0),
+        "max": digits_grouped(campaign.max_zishu or 0),
+    }
+    problems = []
+    if campaign.min_zishu is not None and count < campaign.min_zishu:
+        problems.append(
+            _("The body has %(count)s characters; this call asks for at least %(min)s.")
+            % numbers
+        )
+    if campaign.max_zishu is not None and count > campaign.max_zishu:
+        problems.append(
+            _("The body has %(count)s characters; this call asks for at most %(max)s.")
+            % numbers
+        )
+    if campaign.max_images is not None and images > campaign.max_images:
+        if campaign.max_images == 0:
+            message = ngettext(
+                "The body has %(count)s image; this call takes text only.",
+                "The body has %(count)s images; this call takes text only.",
+                images,
+            )
+        else:
+            message = ngettext(
+                "The body has %(count)s image; this call allows at most %(max)s.",
+                "The body has %(count)s images; this call allows at most %(max)s.",
+                images,
+            )
+        problems.append(
+            message
+            % {
+                "count": digits_grouped(images),
+                "max": digits_grouped(campaign.max_images),
+            }
+        )
+    if problems:
+        raise OutsideLimits(" ".join(problems))

@@ -111,6 +111,9 @@ class CampaignFormView(RoleRequiredMixin, View):
                     opens_on=data["opens_on"],
                     closes_on=data["closes_on"],
                     branches=data["branches"],
+                    min_zishu=data["min_zishu"],
+                    max_zishu=data["max_zishu"],
+                    max_images=data["max_images"],
                 )
             )
 

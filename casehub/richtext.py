@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from casehub.normalise import normalise_html
+
 ALLOWED_TAGS = frozenset(
     {
         "p",
@@ -430,6 +432,41 @@ def sanitize_html(html: str) -> str:
     return cleaned
 
 
+# The last text cleaned, with the settings the cleaning reads, and what it
+# became: a form's validator cleans the text and the model cleans it again
+# when it is saved, so the second time costs nothing.
+_last_cleaned: tuple = ()
+
+
+def richtext_clean(html: str) -> str:
+    """Return incoming rich text normalised, then reduced to the allow-list.
+
+    Every path that brings rich text in (forms, paste, import, admin) calls
+    this, so they all store the same thing. The bounds are checked before the
+    normaliser parses anything, and again by sanitize_html on what it made.
+    """
+    global _last_cleaned
+    if not html:
+        return ""
+    key = (
+        html,
+        settings.MEDIA_URL,
+        _limit("CASEHUB_RICHTEXT_MAX_BYTES"),
+        _limit("CASEHUB_RICHTEXT_MAX_DEPTH"),
+    )
+    last = _last_cleaned  # one read: another thread may replace it
+    if last and last[0] == key:
+        return last[1]
+    richtext_bounds_check(html)
+    cleaned = sanitize_html(normalise_html(html))
+    _last_cleaned = (key, cleaned)
+    return cleaned
+
+
 def validate_richtext(value: str) -> None:
-    """Form and model field validator: the text can be cleaned and stored."""
-    sanitize_html(value)
+    """Form and model field validator: the text can be cleaned and stored.
+
+    Through the normaliser too: what it makes of the text (a paragraph per
+    line, say) is what has to be within the bounds when it is saved.
+    """
+    richtext_clean(value)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "review",
     "showcase",
     "authoring",
+    "desk",
     "stats",
     "exports",
     "demo",
@@ -146,7 +147,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "submissions:case_list"
+LOGIN_REDIRECT_URL = "desk:home"
 LOGOUT_REDIRECT_URL = "home"
 
 # django-axes: lock a username (from any address) after repeated failures, and
@@ -211,6 +212,9 @@ STORAGES = {
 # Uploads: the request body may carry one 10 MB image plus form fields.
 CASEHUB_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 CASEHUB_MAX_IMAGE_PIXELS = 40_000_000
+# A Word file to import (authoring.docx_import), checked before it is unpacked;
+# a 20-page case with ten photos Word has compressed is about 6 MB.
+CASEHUB_MAX_DOCX_BYTES = 20 * 1024 * 1024
 # Rich text (a case body, an editor's or issue note), checked before the HTML
 # parser sees it (casehub.richtext). The longest real cases are about 10 KB of
 # HTML, so 256 KB leaves room for 25 of them; at that size the cleaner takes
@@ -310,6 +314,10 @@ _CKEDITOR_TOOLBAR = [
 ]
 _CKEDITOR_BASE = {
     "toolbar": {"items": _CKEDITOR_TOOLBAR, "shouldNotGroupWhenFull": False},
+    # The bundle's word count counts a run of Chinese as one word (单词数：20
+    # for 2,096 characters); static/js/zishu.js shows the 字数 instead, by the
+    # rule the submit check uses (casehub.zishu).
+    "removePlugins": ["WordCount"],
     "heading": {
         "options": [
             {

@@ -25,7 +25,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.services import campaign_require_accepting
+from campaigns.services import (
+    campaign_require_accepting,
+    campaign_require_within_limits,
+)
 from casehub import roles
 from casehub.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision, Membership
@@ -73,7 +76,11 @@ TRANSITIONS = (
         sources=frozenset({Status.DRAFT, Status.WITHDRAWN}),
         targets=frozenset({Status.IN_REVIEW}),
         role=Role.SECRETARY,
-        requires=("title, lead and body filled in", "the call accepts the branch"),
+        requires=(
+            "title, lead and body filled in",
+            "the call accepts the branch",
+            "the body within the call's 字数 and image limits",
+        ),
         wrong_state=gettext_lazy("This case is %(status)s and cannot be submitted."),
     ),
     Transition(
@@ -81,7 +88,10 @@ TRANSITIONS = (
         sources=frozenset({Status.RETURNED}),
         targets=frozenset({Status.IN_REVIEW}),
         role=Role.SECRETARY,
-        requires=("title, lead and body filled in",),
+        requires=(
+            "title, lead and body filled in",
+            "the body within the call's 字数 and image limits",
+        ),
         wrong_state=gettext_lazy(
             "Only a returned case is resubmitted; this one is %(status)s."
         ),
@@ -354,6 +364,9 @@ def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
             _("Fill in the %(fields)s before submitting.")
             % {"fields": _(", ").join(missing)}
         )
+    if case.campaign_id is not None:
+        # Also on resubmit: a returned case comes back under the same call.
+        campaign_require_within_limits(campaign=case.campaign, body=case.body)
     revision = revision_freeze(case=case, acting_user=acting_user)
     from_status = case.status
     case.status = Case.Status.IN_REVIEW

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from .editor_views import EditorActionView, EditorDeskView, IssuePlanView
+from .editor_views import (
+    EditorActionView,
+    EditorDeskView,
+    IssueCasePreviewView,
+    IssuePlanView,
+    IssuePreviewView,
+)
 
 app_name = "showcase_editor"
 
@@ -20,6 +26,12 @@ urlpatterns = [
     path("plan/", IssuePlanView.as_view(), name="plan"),
     path("queue/pin/", EditorActionView.as_view(action="pin"), name="pin"),
     path("queue/hold/", EditorActionView.as_view(action="hold"), name="hold"),
+    path("issues/<int:pk>/preview/", IssuePreviewView.as_view(), name="issue_preview"),
+    path(
+        "issues/<int:pk>/preview/cases/<int:case_pk>/",
+        IssueCasePreviewView.as_view(),
+        name="issue_case_preview",
+    ),
     *[
         path(
             f"issues/<int:pk>/{action}/",

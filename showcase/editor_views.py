@@ -1,13 +1,17 @@
 """The editors' desk: the queue of approved cases, the weekly slots, the issues."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
 from casehub.exceptions import CaseActionError
+from casehub.richtext import richtext_clean
 from casehub.roles import RoleRequiredMixin
 from casehub.views import service_run
 
@@ -20,7 +24,8 @@ from .forms import (
     IssueUnpublishForm,
     QueueFlagForm,
 )
-from .models import Issue
+from .models import Issue, IssueCase
+from .views import case_page_context, issue_page_context
 
 
 class EditorMixin(RoleRequiredMixin):
@@ -31,9 +36,12 @@ def desk_render(request, *, plan_form=None, typed_notes=None, status=200):
     """The desk; `plan_form` is a refused plan, shown with what the editor typed,
     and `typed_notes` ({issue id: text}) refused notes, back in their boxes."""
     planned = list(selectors.planned_issues())
+    typed_notes = typed_notes or {}
     for issue in planned:
-        if typed_notes and issue.pk in typed_notes:
-            issue.note = typed_notes[issue.pk]
+        typed = typed_notes.get(issue.pk)
+        issue.note_form = IssueNoteForm.for_issue(issue, typed=typed)
+        if typed is not None:
+            issue.note = typed
     planned_times = {issue.scheduled_at for issue in planned}
     slots = [
         (
@@ -93,7 +101,11 @@ class EditorActionView(EditorMixin, View):
     action = None
 
     def post(self, request, pk=None):
-        if self.action == "note":
+        # The desk's publish button sends the note typed in the same box.
+        carries_note = self.action == "note" or (
+            self.action == "publish" and "note" in request.POST
+        )
+        if carries_note:
             refused = self.note_refused(request, pk)
             if refused is not None:
                 return refused
@@ -103,7 +115,11 @@ class EditorActionView(EditorMixin, View):
             if message:
                 messages.success(request, message)
 
-        service_run(request, act)
+        if not service_run(request, act) and carries_note:
+            # Refused (the issue has no cases, someone published it first):
+            # nothing was saved, and what was typed goes back in its box.
+            typed = {pk: request.POST.get("note", "")}
+            return desk_render(request, typed_notes=typed, status=400)
         return redirect("showcase_editor:desk")
 
     def _issue(self, pk) -> Issue:
@@ -185,7 +201,29 @@ class EditorActionView(EditorMixin, View):
         return _("The note was saved.")
 
     def do_publish(self, request, pk):
-        issue = services.issue_publish(issue=self._issue(pk), acting_user=request.user)
+        """Publish, with the note as typed in the desk's box, in one transaction:
+        the issue never goes out without what was typed, and a refused
+        publication saves nothing.
+
+        The note is saved after publishing, not before: publishing locks the
+        series and then the issue, as the schedule does, and saving the note
+        first would take the issue's lock before the series'.
+        """
+        note = None
+        if "note" in request.POST:
+            form = IssueNoteForm(request.POST)
+            if not form.is_valid():
+                self._invalid(form)
+            note = form.cleaned_data["note"]
+        with transaction.atomic():
+            issue = services.issue_publish(
+                issue=self._issue(pk), acting_user=request.user
+            )
+            # An untouched box leaves the note, and the audit log, alone.
+            if note is not None and richtext_clean(note) != issue.note:
+                issue = services.issue_update(
+                    issue=issue, acting_user=request.user, note=note
+                )
         return _("Published: %(issue)s.") % {"issue": issue}
 
     def do_unpublish(self, request, pk):
@@ -218,3 +256,68 @@ class EditorActionView(EditorMixin, View):
     def do_hold(self, request, pk):
         case, value = self._flag(request)
         services.queue_hold(case=case, acting_user=request.user, held=value)
+
+
+def preview_render(request, template_name, context):
+    """A preview page: the readers' page with the editors' banner, for the
+    editor alone, kept by no cache and indexed by no search engine."""
+    response = render(request, template_name, context)
+    patch_cache_control(response, private=True, no_store=True)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def preview_context(issue: Issue) -> dict:
+    """The planned issue as it will go out, and what the banner lists."""
+    planned = selectors.issue_as_planned(issue=issue)
+    return {
+        "planned": planned,
+        "preview_issue": issue,
+        "preview_entries": list(selectors.issue_entries(issue=issue)),
+    }
+
+
+class IssuePreviewMixin(EditorMixin):
+    def get_issue(self) -> Issue:
+        """A planned or published issue; an unpublished one is nowhere to see."""
+        return get_object_or_404(
+            Issue.objects.select_related("series"),
+            pk=self.kwargs["pk"],
+            status__in=[Issue.Status.PLANNED, Issue.Status.PUBLISHED],
+        )
+
+
+class IssuePreviewView(IssuePreviewMixin, View):
+    """The issue page as readers will see it once the issue is out."""
+
+    def get(self, request, pk):
+        issue = self.get_issue()
+        if issue.status == Issue.Status.PUBLISHED:
+            return redirect(issue.get_absolute_url())
+        preview = preview_context(issue)
+        context = issue_page_context(series=issue.series, issue=preview["planned"])
+        context.update(preview)
+        return preview_render(request, "showcase/issue_preview.html", context)
+
+
+class IssueCasePreviewView(IssuePreviewMixin, View):
+    """A case of the issue, as readers will see it once the issue is out."""
+
+    def get(self, request, pk, case_pk):
+        issue = self.get_issue()
+        entry = get_object_or_404(
+            IssueCase.objects.select_related("case__branch"),
+            issue=issue,
+            case_id=case_pk,
+        )
+        if issue.status == Issue.Status.PUBLISHED:
+            return redirect(reverse("showcase:case", args=[entry.case_id]))
+        preview = preview_context(issue)
+        planned = preview["planned"]
+        context = case_page_context(case=entry.case, issue=planned)
+        # The case goes out with its issue, at its time, and nobody has read it
+        # yet; nor does this page count as a read.
+        context["published_at"] = planned.published_at
+        context["view_count"] = 0
+        context.update(preview, preview_case=entry.case)
+        return preview_render(request, "showcase/case_preview.html", context)

@@ -1,8 +1,11 @@
+from html.parser import HTMLParser
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from casehub.dates import TypedDateTimeField
-from casehub.richtext import validate_richtext
+from casehub.richtext import richtext_clean, validate_richtext
 from submissions.models import Case
 
 from .models import Series
@@ -36,15 +39,109 @@ class IssueCaseForm(forms.Form):
     case = forms.ModelChoiceField(queryset=Case.objects.all(), widget=forms.HiddenInput)
 
 
+# The blocks a note's text can stand for: a line of text is a paragraph, or a
+# heading when the normaliser recognises its number.
+TEXT_BLOCKS = frozenset({"p", "h2", "h3", "h4"})
+
+
+class _PlainParagraphs(HTMLParser):
+    """Reads stored rich text as blocks of plain text, and notices any markup
+    beyond paragraphs, headings and line breaks."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.paragraphs = [""]
+        self.plain = True
+
+    def _break(self):
+        if self.paragraphs[-1]:
+            self.paragraphs.append("")
+
+    def handle_starttag(self, tag, attrs):
+        if attrs:
+            self.plain = False
+        elif tag == "br":
+            self.paragraphs[-1] += "\n"
+        elif tag in TEXT_BLOCKS:
+            self._break()
+        else:
+            self.plain = False
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag in TEXT_BLOCKS:
+            self._break()
+        elif tag != "br":
+            self.plain = False
+
+    def handle_data(self, data):
+        self.paragraphs[-1] += data
+
+    def handle_comment(self, data):
+        self.plain = False
+
+    def handle_decl(self, decl):
+        self.plain = False
+
+    def handle_pi(self, data):
+        self.plain = False
+
+    def unknown_decl(self, data):
+        self.plain = False
+
+
+def _as_text(html: str) -> str | None:
+    if "<!" in html or "<?" in html:
+        # Never in a cleaned note; and where html.parser rescans the rest of
+        # the text at each one left open (CVE-2025-6069).
+        return None
+    parser = _PlainParagraphs()
+    parser.feed(html)
+    parser.close()
+    if not parser.plain:
+        return None
+    paragraphs = [text.strip(" \t\r\n") for text in parser.paragraphs]
+    return "\n\n".join(text for text in paragraphs if text.strip())
+
+
+def note_for_editing(html: str) -> str:
+    """The stored note as an editor types it: its paragraphs as lines of text
+    with a blank line between them, no tags.
+
+    The text is shown only when saving it again gives back exactly the stored
+    note. Any other note (bold, a link, a list: set in the admin or typed as
+    HTML) is shown as stored, so saving it again loses nothing.
+    """
+    if not html:
+        return ""
+    text = _as_text(html)
+    if text is None:
+        return html
+    try:
+        saved_again = richtext_clean(text)
+    except ValidationError:
+        return html
+    return text if saved_again == html else html
+
+
 class IssueNoteForm(forms.Form):
     note = forms.CharField(
         label=_("Note of this issue"),
         required=False,
         max_length=5000,
         validators=[validate_richtext],
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Shown above the cases; empty shows the series' editor's note."),
     )
+
+    @classmethod
+    def for_issue(cls, issue, *, typed=None) -> "IssueNoteForm":
+        """The issue's note box on the desk: the stored note as editable text,
+        or what the editor typed when it was refused."""
+        text = note_for_editing(issue.note) if typed is None else typed
+        return cls(initial={"note": text}, auto_id=f"issue-{issue.pk}-%s")
 
 
 class IssueUnpublishForm(forms.Form):

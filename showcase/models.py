@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casehub.audit import AppendOnlyModel
 from casehub.dates import TypedDateValidator
-from casehub.richtext import sanitize_html, validate_richtext
+from casehub.richtext import richtext_clean, validate_richtext
 from submissions.models import Case
 
 
@@ -64,7 +64,7 @@ class Series(models.Model):
     rich_text_fields = ("editors_note",)
 
     def save(self, *args, **kwargs):
-        self.editors_note = sanitize_html(self.editors_note)
+        self.editors_note = richtext_clean(self.editors_note)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -147,7 +147,7 @@ class Issue(models.Model):
     rich_text_fields = ("note",)
 
     def save(self, *args, **kwargs):
-        self.note = sanitize_html(self.note)
+        self.note = richtext_clean(self.note)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -1,4 +1,6 @@
-from django.db.models import Prefetch, QuerySet
+import copy
+
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -132,6 +134,39 @@ def approved_queue() -> QuerySet[Case]:
         )
         .order_by("-pinned", "held", "approved_at", "pk")
     )
+
+
+def issue_as_planned(*, issue: Issue) -> Issue:
+    """A planned issue as readers will see it if it goes out as planned: an
+    unsaved copy with the number it will get and its slot as publish time.
+
+    The planned issues of the series due before it, those with cases (an
+    issue without cases is not published), take their numbers first, as the
+    schedule publishes them in time order.
+    """
+    last = (
+        Issue.objects.filter(series_id=issue.series_id, number__isnull=False)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    ) or 0
+    ahead = (
+        Issue.objects.filter(
+            series_id=issue.series_id,
+            status=Issue.Status.PLANNED,
+            entries__isnull=False,
+        )
+        .filter(
+            Q(scheduled_at__lt=issue.scheduled_at)
+            | Q(scheduled_at=issue.scheduled_at, pk__lt=issue.pk)
+        )
+        .distinct()
+        .count()
+    )
+    planned = copy.copy(issue)
+    planned.number = last + ahead + 1
+    planned.published_at = issue.scheduled_at
+    return planned
 
 
 def planned_issues() -> QuerySet[Issue]:

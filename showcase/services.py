@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from casehub import roles
 from casehub.dates import date_in_range, earliest_datetime, out_of_range_message
 from casehub.exceptions import CaseActionError, NotPermitted, WrongState
-from casehub.richtext import sanitize_html
+from casehub.richtext import richtext_clean
 from review import workflow
 from submissions.models import Case
 
@@ -142,7 +142,7 @@ def issue_update(*, issue: Issue, acting_user, note: str, scheduled_at=None) -> 
     issue = _lock_issue(issue)
     if issue.status == Issue.Status.UNPUBLISHED:
         raise WrongState(_("An unpublished issue is kept as it was."))
-    issue.note = sanitize_html(note)
+    issue.note = richtext_clean(note)
     if scheduled_at is not None and issue.status == Issue.Status.PLANNED:
         _require_in_calendar(scheduled_at)
         issue.scheduled_at = scheduled_at

@@ -100,17 +100,23 @@ def issue_detail(request, slug, number):
             return render(
                 request, "showcase/issue_unpublished.html", context, status=410
             )
-        previous, following = selectors.neighbour_issues(issue=issue)
-        context = {
-            "series": series,
-            "issue": issue,
-            "entries": selectors.issue_entries(issue=issue),
-            "previous_issue": previous,
-            "next_issue": following,
-        }
+        context = issue_page_context(series=series, issue=issue)
         return render(request, "showcase/issue_detail.html", context)
 
     return _cached(request, page_field("issue", slug, number), build)
+
+
+def issue_page_context(*, series, issue) -> dict:
+    """What the issue page shows: the readers' page and the editors' preview
+    (showcase.editor_views) are built from this one place, so they agree."""
+    previous, following = selectors.neighbour_issues(issue=issue)
+    return {
+        "series": series,
+        "issue": issue,
+        "entries": selectors.issue_entries(issue=issue),
+        "previous_issue": previous,
+        "next_issue": following,
+    }
 
 
 @require_GET
@@ -137,10 +143,17 @@ def case_detail(request, pk):
 
 
 def _render_case(request, case, issue) -> tuple[str, int]:
+    stored_count = case.views.count if hasattr(case, "views") else 0
+    context = case_page_context(case=case, issue=issue)
+    return render_to_string("showcase/case_detail.html", context, request), stored_count
+
+
+def case_page_context(*, case, issue) -> dict:
+    """What the case page shows, for the readers' page and the editors' preview
+    alike; the count of reads is a placeholder the readers' page fills in."""
     revision = case.revisions.order_by("-number").first()
     previous, following = selectors.neighbour_issues(issue=issue)
-    stored_count = case.views.count if hasattr(case, "views") else 0
-    context = {
+    return {
         "case": case,
         "revision": revision,
         "issue": issue,
@@ -151,7 +164,6 @@ def _render_case(request, case, issue) -> tuple[str, int]:
         "view_count": VIEWS_PLACEHOLDER,
         "canonical_url": absolute_url(reverse("showcase:case", args=[case.pk])),
     }
-    return render_to_string("showcase/case_detail.html", context, request), stored_count
 
 
 # The browser's own word on where a request comes from: what a CSRF token

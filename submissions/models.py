@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casehub.richtext import sanitize_html, validate_richtext
+from casehub.richtext import richtext_clean, validate_richtext
 
 
 class Branch(models.Model):
@@ -248,11 +248,11 @@ class Case(models.Model):
     def __str__(self):
         return self.title
 
-    # Cleaned by sanitize_html; casehub.text leaves it alone.
+    # Cleaned by richtext_clean; casehub.text leaves it alone.
     rich_text_fields = ("body",)
 
     def save(self, *args, **kwargs):
-        self.body = sanitize_html(self.body)
+        self.body = richtext_clean(self.body)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -329,7 +329,7 @@ class CaseRevision(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("A case revision is immutable once written.")
-        self.body = sanitize_html(self.body)
+        self.body = richtext_clean(self.body)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -68,9 +68,9 @@ class Visitor:
         return self.page.goto(self.base_url + path)
 
     def sign_in(self, username, password=demo.DEMO_PASSWORD):
-        """Sign in; branch members land on their cases."""
+        """Sign in; everyone lands on their desk (工作台)."""
         self.sign_in_elsewhere(username, password)
-        self.page.wait_for_url("**/submissions/")
+        self.page.wait_for_url("**/desk/")
 
     def sign_in_elsewhere(self, username, password=demo.DEMO_PASSWORD):
         self.go("/accounts/login/")

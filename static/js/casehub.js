@@ -53,3 +53,22 @@ for (const type of ["drop", "paste"]) {
     true,
   );
 }
+
+// Signing out forgets the copies of unsaved case text this browser kept
+// (static/js/autosave.js), so the next person at a shared computer finds none.
+document.addEventListener("submit", (event) => {
+  if (!event.target.matches("[data-sign-out]")) {
+    return;
+  }
+  try {
+    const storage = window.localStorage;
+    for (let index = storage.length - 1; index >= 0; index -= 1) {
+      const key = storage.key(index);
+      if (key && key.startsWith("casehub.autosave:")) {
+        storage.removeItem(key);
+      }
+    }
+  } catch (error) {
+    // no storage: nothing was kept
+  }
+});

@@ -22,6 +22,7 @@ LAYERS = [
     "review",
     "showcase",
     "authoring",
+    "desk",
     "stats",
     "exports",
     "demo",

@@ -109,6 +109,7 @@ class AuthoringTests:
     def test_case_list_on_a_phone(self, demo_data, visitor):
         phone = visitor(viewport={"width": 390, "height": 844})
         phone.sign_in("secretary1")
+        phone.go("/submissions/")
         expect(phone.page.locator("main h1")).to_have_text("我的案例")
         width = phone.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390

@@ -201,12 +201,13 @@ class WholeLoopTests:
     def test_the_main_pages_fit_a_phone(self, demo_data, visitor):
         pages = {
             "secretary1": [
+                "/desk/",
                 "/submissions/",
                 "/submissions/new/",
                 "/inbox/",
             ],
-            "reviewer1": ["/review/"],
-            "editor1": ["/editor/"],
+            "reviewer1": ["/desk/", "/review/"],
+            "editor1": ["/desk/", "/editor/"],
             None: [
                 "/",
                 "/series/dangjian-yinling/",

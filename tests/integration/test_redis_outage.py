@@ -253,7 +253,7 @@ def test_redis_outage(site, own_redis, settings):
     status, url, page = site.post_form(
         "/accounts/login/", {"username": "secretary", "password": PASSWORD}
     )
-    assert status == 200 and url.endswith("/submissions/"), page
+    assert status == 200 and url.endswith("/desk/"), page
     status, url, page = site.post_form(
         f"/submissions/{case.pk}/submit/", {}, form_page=f"/submissions/{case.pk}/"
     )

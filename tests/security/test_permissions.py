@@ -173,6 +173,8 @@ EXPECTED = {
     ),
     # The language is a cookie.
     "set_language": (by_role(302), by_role(302), nothing),
+    # Everyone's landing page after signing in, a section per role held.
+    "desk:home": (group_only(SIGNED_IN, 200), group_only(SIGNED_IN, 405), nothing),
     "submissions:case_list": (
         group_only(SIGNED_IN, 200),
         group_only(SIGNED_IN, 405),
@@ -262,6 +264,17 @@ EXPECTED = {
         acts(MEMBERS | REVIEWERS | {"editor"}, "inbox.notification"),
     ),
     "showcase_editor:desk": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 405),
+        nothing,
+    ),
+    # A planned issue and one of its cases as readers will see them.
+    "showcase_editor:issue_preview": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 405),
+        nothing,
+    ),
+    "showcase_editor:issue_case_preview": (
         group_only(EDITORS, 200),
         group_only(EDITORS, 405),
         nothing,
@@ -508,6 +521,10 @@ def _world_build():
             "exports:job_status": {"public_id": export.public_id},
             "exports:job_download": {"public_id": export.public_id},
             "showcase_editor:issue_unpublish": {"pk": published.pk},
+            "showcase_editor:issue_case_preview": {
+                "pk": planned.pk,
+                "case_pk": planned_cases[0].pk,
+            },
         },
         "case_pk": the_draft.pk,
         "issue_pk": planned.pk,

@@ -1,0 +1,777 @@
+"""导入 Word: .docx files made here with python-docx, as branches write them,
+and hostile ones, through the reader, the management command and the form."""
+
+import io
+import re
+import stat
+import urllib.request
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+from docx import Document
+
+from authoring import docx_import as reader
+from authoring.docx_import import docx_import, docx_read
+from authoring.forms import DocxImportForm
+from authoring.services import CaseContent, case_update
+from review.workflow import case_submit
+from submissions.models import Case, EditorImage, Membership
+from tests.authoring.docx_files import (
+    INDENT,
+    ORGANISATION,
+    bold,
+    docx_bytes,
+    official_case,
+)
+from tests.images import image_bytes
+from tests.submissions.factories import BranchFactory, CaseFactory, member, signed_in
+
+pytestmark = pytest.mark.django_db
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+# Documents -------------------------------------------------------------------
+
+
+def docx_upload(data, name="案例.docx"):
+    return SimpleUploadedFile(name, data, content_type=DOCX_TYPE)
+
+
+def rezip(data, *, replace=None, add=None, drop=()):
+    """`data` with some parts replaced, added or dropped, packed again."""
+    replace, add = replace or {}, add or {}
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename in drop:
+                continue
+            content = source.read(info.filename)
+            if info.filename in replace:
+                content = replace[info.filename](content)
+            target.writestr(info.filename, content)
+        for name, content in add.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+class TextOf(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.pieces = []
+
+    def handle_data(self, data):
+        self.pieces.append(data)
+
+
+def visible(html: str) -> str:
+    parser = TextOf()
+    parser.feed(html)
+    return "".join(parser.pieces)
+
+
+def compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def tags(html: str, name: str) -> list[str]:
+    return [visible(inner) for inner in re.findall(rf"<{name}>(.*?)</{name}>", html)]
+
+
+@pytest.fixture
+def secretary():
+    return member(
+        Membership.Role.SECRETARY,
+        branch=BranchFactory(name=ORGANISATION),
+        username="shuji",
+    )
+
+
+@pytest.fixture(scope="module")
+def official_docx():
+    return docx_bytes(official_case)
+
+
+@pytest.fixture(scope="module")
+def official_reading(django_db_setup, django_db_blocker, official_docx):
+    """The branch's document read once for the tests that only look at it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        BranchFactory(name=ORGANISATION)
+        reading = docx_read(docx_upload(official_docx))
+        transaction.set_rollback(True)
+    return reading
+
+
+def nothing_stored(settings):
+    media = Path(settings.MEDIA_ROOT)
+    files = (
+        [path for path in media.rglob("*") if path.is_file()] if media.exists() else []
+    )
+    return EditorImage.objects.count() == 0 and files == []
+
+
+# Reading a branch's document ---------------------------------------------------
+
+
+class RecogniseTests:
+    def test_title_tagline_organisation_and_lead(self, secretary, official_docx):
+        reading = docx_read(docx_upload(official_docx))
+        assert reading.title == "党建引领新篇章"
+        assert reading.tagline == "筑基·创新·暖心"
+        assert reading.organisation == ORGANISATION
+        assert reading.branch == secretary.memberships.get().branch
+        assert (
+            reading.lead == "中心党总支坚持以党建引领科研攻关，推动党建与业务深度融合。"
+        )
+        # They are the case's own fields now, not paragraphs of the body.
+        assert ORGANISATION not in reading.body
+        assert "推动党建与业务深度融合" not in reading.body
+
+    def test_headings_from_bold_paragraphs_and_from_word_styles(self, official_reading):
+        body = official_reading.body
+        assert tags(body, "h2") == [
+            "一、把支部建在课题组上",
+            "二、创新组织生活方式",
+            "三、暖心服务",
+        ]
+        assert tags(body, "h3") == ["（一）“三会一课”进实验室"]
+
+    def test_a_sentence_opening_with_a_numeral_stays_a_paragraph(
+        self, official_reading
+    ):
+        body = official_reading.body
+        assert "<p>一、二两个课题组率先试点" in body
+
+    def test_indents_and_blank_paragraphs_are_gone(self, official_reading):
+        body = official_reading.body
+        assert INDENT not in body
+        assert "\u3000" not in body
+        assert re.search(r"<p>(\s|&nbsp;|<br>)*</p>", body) is None
+        assert "<p>一是调整党小组设置。二是落实“双培养”机制。</p>" in body
+
+    def test_table_and_image_are_kept_in_place(self, official_reading):
+        reading = official_reading
+        body = reading.body
+        assert body.index("支部把主题党日开到实验室") < body.index("<img")
+        assert body.index("<img") < body.index("<table")
+        assert body.index("<table") < body.index("三、暖心服务")
+        assert re.findall(r"<td>(?:<p>)?([^<]*)", body) == [
+            "指标",
+            "数量",
+            "党员先锋岗",
+            "12",
+        ]
+        # Not stored yet: the image's address is a placeholder under MEDIA_URL.
+        assert len(reading.images) == 1
+        assert reading.images[0].placeholder in body
+        assert EditorImage.objects.count() == 0
+
+    def test_no_visible_character_is_lost(self, official_reading, official_docx):
+        reading = official_reading
+        kept = compact(
+            reading.title
+            + "："
+            + reading.tagline
+            + reading.organisation
+            + reading.lead
+            + visible(reading.body)
+        )
+        document = Document(io.BytesIO(official_docx))
+        position = 0
+        for paragraph in document.paragraphs:  # in order, tables aside
+            text = compact(paragraph.text)
+            found = kept.find(text, position)
+            assert found >= 0, text
+            position = found + len(text)
+        for cell in document.tables[0]._cells:
+            assert compact(cell.text) in kept
+
+    def test_summary_counts_what_was_recognised(self, official_reading):
+        reading = official_reading
+        assert (reading.sections, reading.subsections) == (3, 1)
+        assert reading.tables == 1 and len(reading.images) == 1
+        assert reading.points == 2
+        with translation.override("en"):
+            assert reading.summary == (
+                "title, subtitle, organisation, lead, 3 section headings, "
+                "1 sub-heading, 2 points, 4 paragraphs, 1 table, 1 image"
+            )
+
+    def test_title_style_and_dash_subtitle(self, db):
+        def build(document):
+            document.add_paragraph("党建引领 科研攻关见实效", style="Title")
+            document.add_paragraph("——记精密测量第一党支部")
+            document.add_paragraph("支部把党小组建在课题组上。")
+            document.add_heading("一、主要做法", level=1)
+            document.add_paragraph("做法一段。")
+            document.add_paragraph("精密测量第一党支部")
+
+        reading = docx_read(docx_upload(docx_bytes(build)))
+        assert reading.title == "党建引领 科研攻关见实效"
+        assert reading.tagline == "记精密测量第一党支部"
+        assert reading.lead == "支部把党小组建在课题组上。"
+        # The signature at the end names the organisation: it is not text.
+        assert reading.organisation == "精密测量第一党支部"
+        assert reading.branch is None  # no such organisation here
+        assert "精密测量第一党支部" not in reading.body
+        assert tags(reading.body, "h2") == ["一、主要做法"]
+
+    def test_a_document_that_opens_with_a_section_has_no_title(self, db):
+        def build(document):
+            bold(document, "一、基本情况")
+            document.add_paragraph("支部现有党员二十名。")
+
+        reading = docx_read(docx_upload(docx_bytes(build)))
+        assert reading.title == "" and reading.lead == ""
+        assert tags(reading.body, "h2") == ["一、基本情况"]
+
+    def test_an_empty_document_is_refused(self, db):
+        with pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(docx_bytes(lambda document: None)))
+        assert raised.value.code == "no_text"
+
+
+# Images ----------------------------------------------------------------------
+
+
+class ImageTests:
+    def test_import_stores_the_images_as_editor_uploads(self, secretary, official_docx):
+        reading = docx_import(upload=docx_upload(official_docx), acting_user=secretary)
+        stored = EditorImage.objects.get()
+        assert stored.uploaded_by == secretary
+        assert (stored.width, stored.height) == (320, 200)
+        assert f'src="{stored.image.url}"' in reading.body
+        assert stored.image.url.startswith("/media/uploads/")
+        assert "docx-import" not in reading.body
+
+    def test_an_image_the_upload_checks_refuse_is_left_out_with_a_note(self, secretary):
+        def build(document):
+            document.add_paragraph("标题一行")
+            document.add_paragraph("正文一段。")
+            document.add_picture(io.BytesIO(image_bytes("BMP", size=(40, 30))))
+            document.add_picture(io.BytesIO(image_bytes("PNG", size=(40, 30))))
+
+        with translation.override("en"):
+            reading = docx_import(
+                upload=docx_upload(docx_bytes(build)), acting_user=secretary
+            )
+        assert reading.body.count("<img") == 1
+        assert EditorImage.objects.count() == 1
+        assert reading.notes == [
+            "Image 1 was left out: The file is not a JPEG, PNG, WebP or GIF image."
+        ]
+
+    def test_a_picture_missing_from_the_file_is_left_out(
+        self, secretary, official_docx
+    ):
+        media = [
+            name
+            for name in zipfile.ZipFile(io.BytesIO(official_docx)).namelist()
+            if name.startswith("word/media/")
+        ]
+        data = rezip(official_docx, drop=media)
+        with translation.override("en"):
+            reading = docx_import(upload=docx_upload(data), acting_user=secretary)
+        assert "<img" not in reading.body
+        assert reading.notes == [
+            "Image 1 was left out: The image is damaged or incomplete."
+        ]
+        assert reading.title == "党建引领新篇章"
+
+    def test_images_past_the_cap_are_left_out(self, secretary, monkeypatch):
+        monkeypatch.setattr(reader, "MAX_IMAGES", 2)
+
+        def build(document):
+            document.add_paragraph("正文一段。")
+            for _ in range(3):
+                document.add_picture(io.BytesIO(image_bytes("PNG", size=(8, 8))))
+
+        reading = docx_import(
+            upload=docx_upload(docx_bytes(build)), acting_user=secretary
+        )
+        assert reading.body.count("<img") == 2
+        assert EditorImage.objects.count() == 2
+        assert len(reading.notes) == 1
+
+    def test_images_past_the_pixel_budget_are_left_out_before_decoding(
+        self, secretary, monkeypatch
+    ):
+        monkeypatch.setattr(reader, "MAX_IMAGE_PIXELS_TOTAL", 100 * 100)
+        cleaned, clean = [], reader.image_clean
+        monkeypatch.setattr(
+            reader,
+            "image_clean",
+            lambda upload: cleaned.append(upload) or clean(upload),
+        )
+
+        def build(document):
+            document.add_paragraph("正文一段。")
+            document.add_picture(io.BytesIO(image_bytes("PNG", size=(90, 90))))
+            document.add_picture(io.BytesIO(image_bytes("PNG", size=(90, 90))))
+
+        reading = docx_import(
+            upload=docx_upload(docx_bytes(build)), acting_user=secretary
+        )
+        assert reading.body.count("<img") == 1
+        assert len(cleaned) == 1
+
+
+# Hostile files -----------------------------------------------------------------
+
+
+def linked_image(data: bytes, target: str) -> bytes:
+    """The document's picture turned into a link to `target` outside the file."""
+
+    def relationships(content):
+        return re.sub(
+            rb'(<Relationship [^>]*Target=")media/[^"]+("[^>]*)/>',
+            rb"\1" + target.encode() + rb'\2 TargetMode="External"/>',
+            content,
+        )
+
+    return rezip(
+        data,
+        replace={
+            "word/_rels/document.xml.rels": relationships,
+            "word/document.xml": lambda content: content.replace(
+                b"r:embed=", b"r:link="
+            ),
+        },
+    )
+
+
+def with_macros(data: bytes) -> bytes:
+    def content_types(content):
+        return content.replace(
+            b"</Types>",
+            b'<Default Extension="bin" '
+            b'ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+        )
+
+    return rezip(
+        data,
+        replace={"[Content_Types].xml": content_types},
+        add={"word/vbaProject.bin": b"\xd0\xcf\x11\xe0" + b"macro" * 100},
+    )
+
+
+def zip_bomb(data: bytes) -> bytes:
+    """Five megabytes of zeros in a part packed a thousand to one."""
+    return rezip(data, add={"word/media/zeros.bin": b"\0" * (5 * 1024 * 1024)})
+
+
+def many_parts(data: bytes) -> bytes:
+    return rezip(data, add={f"word/parts/{index}.xml": b"<a/>" for index in range(600)})
+
+
+def entity_expansion(data: bytes) -> bytes:
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    )
+    return rezip(
+        data,
+        replace={
+            "word/document.xml": lambda content: (
+                laughs + content.split(b"?>", 1)[1].replace(b"<w:t>", b"<w:t>&lol2;", 1)
+            )
+        },
+    )
+
+
+def too_deep(data: bytes) -> bytes:
+    nested = b"<w:sdt><w:sdtContent>" * 80 + b"</w:sdtContent></w:sdt>" * 80
+    return rezip(
+        data,
+        replace={
+            "word/document.xml": lambda content: content.replace(
+                b"<w:body>", b"<w:body>" + nested, 1
+            )
+        },
+    )
+
+
+def corrupted(data: bytes) -> bytes:
+    """The document part's packed bytes overwritten, the directory intact."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    info = archive.getinfo("word/document.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    middle = start + info.compress_size // 2
+    return data[:middle] + b"\xff" * 64 + data[middle + 64 :]
+
+
+def encrypted_or_legacy(data: bytes) -> bytes:
+    return reader.OLE_SIGNATURE + b"\0" * 2048
+
+
+HOSTILE = {
+    "zip bomb": (zip_bomb, "bomb"),
+    "too many parts": (many_parts, "too_many_parts"),
+    "external image (web)": (
+        lambda data: linked_image(data, "http://attacker.example/track.png"),
+        "external",
+    ),
+    "external image (local file)": (
+        lambda data: linked_image(data, "file:///etc/passwd"),
+        "external",
+    ),
+    "macro part": (with_macros, "macros"),
+    "macro part alone": (
+        lambda data: rezip(data, add={"word/vbaProject.bin": b"x"}),
+        "macros",
+    ),
+    "not a zip": (lambda data: image_bytes("PNG"), "not_docx"),
+    "plain text": (lambda data: "一、标题\n正文".encode(), "not_docx"),
+    "a zip but no Word document": (
+        lambda data: rezip(b"PK\x05\x06" + b"\0" * 18, add={"a.txt": b"x"}),
+        "not_docx",
+    ),
+    "truncated zip": (lambda data: data[: len(data) // 2], "damaged"),
+    "corrupted part": (corrupted, "damaged"),
+    "entity expansion": (entity_expansion, "doctype"),
+    "nesting too deep": (too_deep, "too_deep"),
+    "password or .doc": (encrypted_or_legacy, "encrypted_or_legacy"),
+    "empty": (lambda data: b"", "empty"),
+    "50 MB": (lambda data: data + b"\0" * (50 * 1024 * 1024), "too_large"),
+}
+
+
+class HostileFileTests:
+    @pytest.fixture(autouse=True)
+    def no_network(self, monkeypatch):
+        def refuse(*args, **kwargs):
+            raise AssertionError("the import tried to fetch something")
+
+        monkeypatch.setattr(urllib.request, "urlopen", refuse)
+        monkeypatch.setattr(reader.shutil, "which", lambda name: None)
+
+    @pytest.mark.parametrize("name", sorted(HOSTILE))
+    def test_refused_with_a_message_and_nothing_stored(
+        self, name, secretary, official_docx, settings
+    ):
+        make, code = HOSTILE[name]
+        cases_before = Case.objects.count()
+        with pytest.raises(ValidationError) as raised:
+            docx_import(upload=docx_upload(make(official_docx)), acting_user=secretary)
+        assert getattr(raised.value, "code", None) == code, raised.value
+        assert raised.value.messages[0]
+        assert nothing_stored(settings)
+        assert Case.objects.count() == cases_before
+
+    def test_a_document_longer_than_mammoth_may_parse(
+        self, secretary, official_docx, monkeypatch, settings
+    ):
+        parsed = []
+        monkeypatch.setattr(reader, "MAX_PARSED_XML_BYTES", 64 * 1024)
+        monkeypatch.setattr(reader.mammoth, "convert_to_html", parsed.append)
+        with pytest.raises(ValidationError) as raised:
+            docx_import(upload=docx_upload(official_docx), acting_user=secretary)
+        assert raised.value.code == "too_long"
+        assert parsed == []
+        assert nothing_stored(settings)
+
+    def test_the_default_limit_refuses_50_mb_before_reading_it(self, secretary):
+        class Claims50MB:
+            name = "大文件.docx"
+            size = 50 * 1024 * 1024
+
+            def read(self, *args):
+                raise AssertionError("read before its size was checked")
+
+            seek = read
+
+        with pytest.raises(ValidationError) as raised:
+            docx_read(Claims50MB())
+        assert raised.value.code == "too_large"
+
+    def test_messages_are_in_the_writers_language(self, secretary, official_docx):
+        with translation.override("zh-hans"), pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(b""))
+        assert raised.value.messages == ["文件是空的。"]
+
+
+# .doc and .wps -------------------------------------------------------------------
+
+
+def fake_soffice(folder: Path, script: str) -> str:
+    path = folder / "soffice"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+class LegacyFormatTests:
+    def test_without_libreoffice_the_writer_is_asked_for_a_docx(
+        self, secretary, monkeypatch
+    ):
+        monkeypatch.setattr(reader.shutil, "which", lambda name: None)
+        with pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(reader.OLE_SIGNATURE + b"\0" * 512, name="案例.doc"))
+        assert raised.value.code == "legacy"
+        assert ".docx" in raised.value.messages[0]
+
+    def test_converted_by_libreoffice_where_it_is_installed(
+        self, secretary, official_docx, tmp_path, monkeypatch
+    ):
+        converted = tmp_path / "converted.docx"
+        converted.write_bytes(official_docx)
+        # What soffice does with --convert-to docx --outdir OUT SOURCE.
+        soffice = fake_soffice(
+            tmp_path,
+            'while [ "$1" != "--outdir" ]; do shift; done\n'
+            f'mkdir -p "$2" && cp {converted} "$2/$(basename "${{3%.*}}").docx"\n',
+        )
+        monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
+        reading = docx_read(
+            docx_upload(reader.OLE_SIGNATURE + b"\0" * 512, name="案例.wps")
+        )
+        assert reading.title == "党建引领新篇章"
+        assert len(reading.notes) == 1
+
+    def test_a_conversion_that_hangs_is_stopped(self, secretary, tmp_path, monkeypatch):
+        soffice = fake_soffice(tmp_path, "exec sleep 30\n")
+        monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
+        monkeypatch.setattr(reader, "CONVERT_SECONDS", 0.3)
+        with pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(reader.OLE_SIGNATURE + b"\0" * 512, name="案例.doc"))
+        assert raised.value.code == "convert_timeout"
+
+    def test_a_conversion_that_makes_nothing_is_refused(
+        self, secretary, tmp_path, monkeypatch
+    ):
+        soffice = fake_soffice(tmp_path, "exit 1\n")
+        monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
+        with pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(b"{\\rtf1 not really}", name="案例.doc"))
+        assert raised.value.code == "convert_failed"
+
+
+# The management command ----------------------------------------------------------
+
+
+class ImportCommandTests:
+    def run(self, *args, **options):
+        out = io.StringIO()
+        call_command("case_import_docx", *args, stdout=out, **options)
+        return out.getvalue().splitlines()
+
+    def test_creates_a_draft_and_prints_its_id_last(
+        self, secretary, official_docx, tmp_path
+    ):
+        path = tmp_path / "案例.docx"
+        path.write_bytes(official_docx)
+        lines = self.run(str(path), user="shuji")
+        case = Case.objects.get()
+        assert lines[-1] == f"case_id={case.pk}"
+        assert case.status == Case.Status.DRAFT
+        assert case.branch == secretary.memberships.get().branch
+        assert (case.title, case.tagline) == ("党建引领新篇章", "筑基·创新·暖心")
+        assert case.body.count("<h2>") == 3
+        assert f'src="{EditorImage.objects.get().image.url}"' in case.body
+
+    def test_the_branch_named_in_the_document_settles_which(
+        self, secretary, official_docx, tmp_path
+    ):
+        other = BranchFactory(name="另一个党支部")
+        Membership.objects.create(user=secretary, branch=other, role="secretary")
+        path = tmp_path / "案例.docx"
+        path.write_bytes(official_docx)
+        self.run(str(path), user="shuji")
+        assert Case.objects.get().branch.name == ORGANISATION
+        self.run(str(path), user="shuji", branch="另一个党支部")
+        assert Case.objects.filter(branch=other).count() == 1
+
+    @pytest.mark.parametrize(
+        "problem", ["unknown user", "not a member", "ambiguous", "bad file", "no file"]
+    )
+    def test_clear_errors_and_nothing_stored(
+        self, problem, secretary, tmp_path, settings
+    ):
+        def unsigned(document):
+            document.add_paragraph("标题")
+            document.add_paragraph("正文一段。")
+            document.add_picture(io.BytesIO(image_bytes("PNG")))
+
+        path = tmp_path / "案例.docx"
+        path.write_bytes(docx_bytes(unsigned))
+        options = {"user": "shuji"}
+        if problem == "unknown user":
+            options["user"] = "nobody"
+        elif problem == "not a member":
+            options["branch"] = BranchFactory(name="别的党支部").name
+        elif problem == "ambiguous":
+            Membership.objects.create(
+                user=secretary, branch=BranchFactory(), role="secretary"
+            )
+        elif problem == "bad file":
+            path.write_bytes(b"not a word file")
+        elif problem == "no file":
+            path = tmp_path / "missing.docx"
+        with pytest.raises(CommandError) as raised:
+            self.run(str(path), **options)
+        assert str(raised.value)
+        assert Case.objects.count() == 0
+        assert nothing_stored(settings)
+
+
+# The case form ----------------------------------------------------------------------
+
+
+def import_post(client, url, data, name="案例.docx"):
+    return client.post(
+        url,
+        {
+            DocxImportForm.button_name: "",
+            "docx_file": docx_upload(data, name=name),
+        },
+    )
+
+
+def form_values(form) -> dict:
+    """What the browser would send back from the rendered form."""
+    values = {name: form[name].value() for name in form.fields}
+    values = {name: value for name, value in values.items() if value is not None}
+    values.pop("cover_image", None)
+    values["themes"] = [str(pk) for pk in values.get("themes", [])]
+    return values
+
+
+class ImportViewTests:
+    def test_the_new_case_page_offers_the_import(self, secretary):
+        response = signed_in(secretary).get(reverse("submissions:case_create"))
+        assert f'name="{DocxImportForm.button_name}"' in response.content.decode()
+        assert 'accept=".docx' in response.content.decode()
+
+    def test_upload_shows_what_was_recognised_then_saving_makes_the_draft(
+        self, secretary, official_docx
+    ):
+        client = signed_in(secretary)
+        url = reverse("submissions:case_create")
+        response = import_post(client, url, official_docx)
+        assert response.status_code == 200
+        page = response.content.decode()
+        summary = response.context["docx_form"].imported.summary
+        assert summary in page
+        assert Case.objects.count() == 0  # shown, not saved
+        form = response.context["form"]
+        assert form["title"].value() == "党建引领新篇章"
+        assert form["tagline"].value() == "筑基·创新·暖心"
+        assert form["branch"].value() == secretary.memberships.get().branch.pk
+
+        response = client.post(url, {**form_values(form), "save": ""})
+        case = Case.objects.get()
+        assert response.status_code == 302
+        assert case.title == "党建引领新篇章"
+        assert case.lead.startswith("中心党总支坚持以党建引领科研攻关")
+        assert re.findall(r"<h2>(.*?)</h2>", case.body) == [
+            "一、把支部建在课题组上",
+            "二、创新组织生活方式",
+            "三、暖心服务",
+        ]
+        assert f'src="{EditorImage.objects.get().image.url}"' in case.body
+
+    def test_on_a_draft_nothing_changes_until_the_writer_saves(
+        self, secretary, official_docx
+    ):
+        draft = CaseFactory(
+            branch=secretary.memberships.get().branch,
+            title="原来的标题",
+            body="<p>原文</p>",
+        )
+        client = signed_in(secretary)
+        url = reverse("submissions:case_update", args=[draft.pk])
+        response = import_post(client, url, official_docx)
+        assert response.status_code == 200
+        draft.refresh_from_db()
+        assert (draft.title, draft.body, draft.version) == (
+            "原来的标题",
+            "<p>原文</p>",
+            1,
+        )
+        form = response.context["form"]
+        assert form["title"].value() == "党建引领新篇章"
+        assert form["version"].value() == 1
+        assert "<h2>" in form["body"].value()
+
+        response = client.post(url, {**form_values(form), "save": ""})
+        assert response.status_code == 302
+        draft.refresh_from_db()
+        assert draft.title == "党建引领新篇章" and draft.version == 2
+
+    def test_the_edit_conflict_rule_still_holds(self, secretary, official_docx):
+        branch = secretary.memberships.get().branch
+        draft = CaseFactory(branch=branch, title="原来的标题")
+        client = signed_in(secretary)
+        url = reverse("submissions:case_update", args=[draft.pk])
+        form = import_post(client, url, official_docx).context["form"]
+        colleague = member(Membership.Role.CORRESPONDENT, branch=branch)
+        case_update(
+            case=draft,
+            acting_user=colleague,
+            expected_version=1,
+            content=CaseContent(title="同事改的标题"),
+        )
+        response = client.post(url, {**form_values(form), "save": ""})
+        assert response.status_code == 409
+        draft.refresh_from_db()
+        assert draft.title == "同事改的标题"
+
+    @pytest.mark.parametrize("name", ["zip bomb", "external image (web)", "macro part"])
+    def test_a_hostile_file_gets_a_message_on_the_form_and_the_draft_is_kept(
+        self, name, secretary, official_docx, settings
+    ):
+        draft = CaseFactory(
+            branch=secretary.memberships.get().branch, title="原来的标题"
+        )
+        url = reverse("submissions:case_update", args=[draft.pk])
+        response = import_post(
+            signed_in(secretary), url, HOSTILE[name][0](official_docx)
+        )
+        assert response.status_code == 200
+        errors = response.context["docx_form"].errors["docx_file"]
+        assert errors and errors[0] in response.content.decode()
+        assert response.context["form"]["title"].value() == "原来的标题"
+        draft.refresh_from_db()
+        assert (draft.title, draft.version) == ("原来的标题", 1)
+        assert nothing_stored(settings)
+
+    def test_no_file_chosen(self, secretary):
+        response = signed_in(secretary).post(
+            reverse("submissions:case_create"), {DocxImportForm.button_name: ""}
+        )
+        assert response.context["docx_form"].errors["docx_file"]
+        assert Case.objects.count() == 0
+
+    def test_another_branchs_draft_answers_404(self, secretary, official_docx):
+        elsewhere = CaseFactory()
+        url = reverse("submissions:case_update", args=[elsewhere.pk])
+        response = import_post(signed_in(secretary), url, official_docx)
+        assert response.status_code == 404
+        assert EditorImage.objects.count() == 0
+
+    def test_a_case_no_longer_editable_is_not_imported_into(
+        self, secretary, official_docx
+    ):
+        draft = CaseFactory(branch=secretary.memberships.get().branch)
+        case_submit(case=draft, acting_user=secretary)
+        url = reverse("submissions:case_update", args=[draft.pk])
+        response = import_post(signed_in(secretary), url, official_docx)
+        assert response.status_code == 302
+        assert EditorImage.objects.count() == 0
+
+
+def test_reading_writes_nothing(secretary, official_docx, django_assert_num_queries):
+    # The organisations' names, then the one the document names.
+    with django_assert_num_queries(2):
+        docx_read(ContentFile(official_docx, name="案例.docx"))
+    assert EditorImage.objects.count() == 0
