@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from casehub.normalise import VOID_TAGS as NORMALISER_VOID_TAGS
 from casehub.normalise import normalise_html
 
 ALLOWED_TAGS = frozenset(
@@ -148,29 +149,10 @@ def media_path(address: str) -> str | None:
 # caution, what the parser will hold open: a tag it cannot tell closed counts
 # as open, the way an unclosed <div> still nests for the parser.
 
-# Elements the parser closes as soon as it opens them.
-VOID_TAGS = frozenset(
-    {
-        "area",
-        "base",
-        "basefont",
-        "bgsound",
-        "br",
-        "col",
-        "embed",
-        "frame",
-        "hr",
-        "img",
-        "input",
-        "keygen",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    }
-)
+# Elements the parser closes as soon as it opens them: the normaliser's list,
+# but for <image> (the parser's alias of <img>), which is counted here as
+# staying open, on the side of caution.
+VOID_TAGS = NORMALISER_VOID_TAGS - {"image"}
 # Elements whose content the tokenizer reads as text up to their own end tag.
 RAW_TEXT_TAGS = frozenset(
     {
