@@ -15,12 +15,14 @@ def case_autosave(context) -> dict:
     """
     request = context["request"]
     form = context.get("form")
+    docx_form = context.get("docx_form")
     return {
         "owner": unsaved.owner_token(request.user),
         "saved_copies": " ".join(unsaved.saved_copies(request)),
-        # A bound form shows text that is not the saved case: a save sent back
-        # (invalid, a conflict) or a form kept through an expired session.
-        "unsaved": bool(form is not None and form.is_bound),
+        # Text that is not the saved case: a save sent back (invalid, a
+        # conflict), a form kept through an expired session, a Word import.
+        "unsaved": bool(form is not None and form.is_bound)
+        or getattr(docx_form, "imported", None) is not None,
         "csrf_cookie_name": (
             "" if settings.CSRF_USE_SESSIONS else settings.CSRF_COOKIE_NAME
         ),

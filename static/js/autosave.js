@@ -10,8 +10,9 @@
 //   the version it was based on, so if someone saved the case since, saving
 //   shows the conflict page, as any late save does.
 // - Leaving the page with changes asks first; saving the form does not.
-// - The save sends the CSRF cookie's current token: signing in again in
-//   another tab changes it, and the save must not be refused for that.
+// - The save and the editor's image uploads send the CSRF cookie's current
+//   token: signing in again in another tab changes it, and neither must be
+//   refused for that.
 (() => {
   "use strict";
 
@@ -319,19 +320,54 @@
     write(); // what was typed meanwhile, held back while the offer stood
   }
 
-  function csrfTokenRefresh() {
+  // The CSRF token the cookie holds now (null where the token lives in the
+  // session): signing in again in another tab replaces it.
+  function csrfCookieToken() {
     const name = config.csrfCookie;
-    const field = form.elements.namedItem("csrfmiddlewaretoken");
-    if (!name || !field) {
-      return;
+    if (!name) {
+      return null;
     }
     const cookie = document.cookie
       .split(";")
       .map((part) => part.trim())
       .find((part) => part.startsWith(`${name}=`));
-    if (cookie) {
-      field.value = decodeURIComponent(cookie.slice(name.length + 1));
+    return cookie ? decodeURIComponent(cookie.slice(name.length + 1)) : null;
+  }
+
+  function csrfTokenRefresh() {
+    const field = form.elements.namedItem("csrfmiddlewaretoken");
+    const token = csrfCookieToken();
+    if (field && token) {
+      field.value = token;
     }
+  }
+
+  // django-ckeditor-5 gives the image upload the token the cookie held when
+  // the editor started; each upload reads it afresh instead.
+  function uploadsSendTheCurrentToken(readyEditor) {
+    if (!readyEditor.plugins.has("FileRepository")) {
+      return;
+    }
+    const repository = readyEditor.plugins.get("FileRepository");
+    const createAdapter = repository.createUploadAdapter;
+    if (typeof createAdapter !== "function") {
+      return;
+    }
+    repository.createUploadAdapter = (loader) => {
+      const adapter = createAdapter(loader);
+      const options = adapter && adapter.options;
+      if (options && options.headers && typeof options.headers === "object") {
+        const started = options.headers;
+        adapter.options = {
+          ...options,
+          headers: () => {
+            const token = csrfCookieToken();
+            return token ? { ...started, "X-CSRFToken": token } : started;
+          },
+        };
+      }
+      return adapter;
+    };
   }
 
   function start(readyEditor) {
@@ -339,6 +375,7 @@
     baseline = unsavedPage ? {} : snapshot();
     if (editor) {
       editor.model.document.on("change:data", changeNoted);
+      uploadsSendTheCurrentToken(editor);
     }
     if (storage) {
       const found = unsavedPage ? null : tidyAndFindCopy();

@@ -2,8 +2,10 @@
 and hostile ones, through the reader, the management command and the form."""
 
 import io
+import os
 import re
 import stat
+import subprocess
 import urllib.request
 import zipfile
 from html.parser import HTMLParser
@@ -32,6 +34,7 @@ from tests.authoring.docx_files import (
     docx_bytes,
     official_case,
 )
+from tests.conftest import service_missing
 from tests.images import image_bytes
 from tests.submissions.factories import BranchFactory, CaseFactory, member, signed_in
 
@@ -538,6 +541,41 @@ class LegacyFormatTests:
         assert reading.title == "党建引领新篇章"
         assert len(reading.notes) == 1
 
+    def test_a_real_doc_file_through_libreoffice(
+        self, secretary, official_docx, tmp_path
+    ):
+        """The same article saved as .doc by LibreOffice itself, then imported."""
+        soffice = reader.shutil.which("soffice")
+        if soffice is None:
+            service_missing("LibreOffice (soffice) is not installed")
+        (tmp_path / "案例.docx").write_bytes(official_docx)
+        subprocess.run(  # noqa: S603 - LibreOffice on a file the test wrote
+            [
+                soffice,
+                f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                "--headless",
+                "--convert-to",
+                "doc",
+                "--outdir",
+                str(tmp_path / "doc"),
+                str(tmp_path / "案例.docx"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env={"HOME": str(tmp_path), "PATH": os.environ["PATH"]},
+        )
+        legacy = (tmp_path / "doc" / "案例.doc").read_bytes()
+        assert legacy.startswith(reader.OLE_SIGNATURE)
+        reading = docx_read(docx_upload(legacy, name="案例.doc"))
+        assert reading.title == "党建引领新篇章"
+        assert re.findall(r"<h2>(.*?)</h2>", reading.body) == [
+            "一、把支部建在课题组上",
+            "二、创新组织生活方式",
+            "三、暖心服务",
+        ]
+        assert any("LibreOffice" in note for note in reading.notes)
+
     def test_a_conversion_that_hangs_is_stopped(self, secretary, tmp_path, monkeypatch):
         soffice = fake_soffice(tmp_path, "exec sleep 30\n")
         monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
@@ -663,6 +701,8 @@ class ImportViewTests:
         summary = response.context["docx_form"].imported.summary
         assert summary in page
         assert Case.objects.count() == 0  # shown, not saved
+        # Not saved, so leaving the page asks and the browser keeps a copy.
+        assert 'data-unsaved="1"' in page
         form = response.context["form"]
         assert form["title"].value() == "党建引领新篇章"
         assert form["tagline"].value() == "筑基·创新·暖心"
@@ -741,6 +781,8 @@ class ImportViewTests:
         errors = response.context["docx_form"].errors["docx_file"]
         assert errors and errors[0] in response.content.decode()
         assert response.context["form"]["title"].value() == "原来的标题"
+        # Nothing was read into the form: it still holds the saved draft.
+        assert 'data-unsaved=""' in response.content.decode()
         draft.refresh_from_db()
         assert (draft.title, draft.version) == ("原来的标题", 1)
         assert nothing_stored(settings)

@@ -7,8 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from demo import demo
-from submissions.models import Case
+from submissions.models import Case, EditorImage
 from tests.browser import Visitor
+from tests.images import image_bytes
 
 pytestmark = [pytest.mark.browser]
 
@@ -174,8 +175,8 @@ class AutosaveTests:
         assert "会话过期前写下的一段" in draft.body
         assert writer.errors == []
 
-    def test_signing_in_again_in_another_tab_does_not_refuse_the_save(
-        self, demo_data, visitor
+    def test_signing_in_again_in_another_tab_refuses_no_save_or_upload(
+        self, demo_data, visitor, tmp_path
     ):
         draft = Case.objects.get(title=DRAFT)
         writer = visitor()
@@ -190,9 +191,19 @@ class AutosaveTests:
             other_tab.page.click("form[data-sign-out] button")
         other_tab.sign_in_elsewhere("secretary1")  # a new CSRF token
 
+        # The editor started with the old token; an image upload still goes in.
+        picture = tmp_path / "支部活动.png"
+        picture.write_bytes(image_bytes("PNG"))
+        editable.click()
+        with page.expect_response("**/submissions/images/") as answer:
+            page.locator(".ck-editor input[type=file]").set_input_files(str(picture))
+        assert answer.value.status == 200
+        expect(editable.locator("img[src^='/media/']")).to_have_count(1)
+
         with page.expect_navigation():
             page.click("button[name=save]")
         expect(page.locator(".messages .message--success")).to_be_visible()
         draft.refresh_from_db()
         assert "另一个标签页重新登录后保存的一段" in draft.body
+        assert EditorImage.objects.get().image.url in draft.body
         assert writer.errors == [] and other_tab.errors == []

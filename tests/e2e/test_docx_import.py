@@ -11,9 +11,15 @@ from playwright.sync_api import expect
 from authoring.docx_import import docx_read
 from submissions.models import Case, EditorImage
 from tests.authoring.docx_files import docx_bytes, official_case
+from tests.e2e.test_autosave import COPY_HOLDS
 
 pytestmark = [pytest.mark.browser]
 
+LEAVING_ASKS = """() => {
+    const leaving = new Event("beforeunload", { cancelable: true });
+    window.dispatchEvent(leaving);
+    return leaving.defaultPrevented;
+}"""
 SECTIONS = ["一、把支部建在课题组上", "二、创新组织生活方式", "三、暖心服务"]
 
 
@@ -53,8 +59,12 @@ class DocxImportTests:
         )
         expect(editable.locator("table td")).to_have_count(4)
         secretary.screenshot("docx-import-recognised")
-        # Shown, not yet saved.
+        # Shown, not yet saved: the browser keeps a copy, and leaving would ask.
         assert set(Case.objects.values_list("pk", flat=True)) == cases_before
+        page.wait_for_function(COPY_HOLDS, arg="把支部建在课题组上")
+        # The page's leave handler asks (tests/e2e/test_autosave.py shows the
+        # dialog itself; here, that the imported text counts as unsaved).
+        assert page.evaluate(LEAVING_ASKS)
 
         page.click("button[name=preview]")
         page.wait_for_url(re.compile(r"/submissions/\d+/preview/$"))
