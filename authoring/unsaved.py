@@ -11,7 +11,9 @@ on an older version still meets the edit-conflict rule.
 
 The form carries its owner, signed: an expired session no longer says whose
 it was, and a shared computer must not show one person's text to the next
-one who signs in.
+one who signs in. The signature is honoured for a week after the form was
+opened, and for a few kept forms an hour per owner: each one opens a session
+for someone not signed in, and nobody needs more.
 """
 
 import re
@@ -19,6 +21,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.http import QueryDict
 
 from .forms import CaseForm
@@ -28,6 +31,8 @@ SAVED_COPIES = "authoring.saved_autosave_copies"
 OWNER_FIELD = "autosave_owner"
 COPY_FIELD = "autosave_copy"
 OWNER_SALT = "authoring.unsaved.owner"
+OWNER_TOKEN_MAX_AGE = 7 * 24 * 3600
+KEPT_PER_OWNER_HOURLY = 20
 # The copy's name as autosave.js makes it: 16 random bytes in hex.
 COPY_ID = re.compile(r"[0-9a-f]{32}")
 # The browser is told about the last few saves only; older copies are out of
@@ -71,10 +76,22 @@ def form_owner(request) -> int | None:
     if not token:
         return None
     try:
-        owner = signing.loads(token, salt=OWNER_SALT)
-    except signing.BadSignature:
+        owner = signing.loads(token, salt=OWNER_SALT, max_age=OWNER_TOKEN_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired included
         return None
     return owner if isinstance(owner, int) else None
+
+
+def keeping_allowed(owner: int) -> bool:
+    """Whether another form may be kept for `owner` this hour."""
+    key = f"authoring.unsaved.kept:{owner}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        kept = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, timeout=3600)
+        kept = 1
+    return kept <= KEPT_PER_OWNER_HOURLY
 
 
 def posted_form_keep(request, *, owner: int) -> None:

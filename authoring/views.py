@@ -88,7 +88,9 @@ class ExpiredSessionSaveMixin:
 
 
 def _expired_session_save(request, *, owner):
-    if owner is None:  # not a form of ours: nobody to keep it for
+    if owner is None or not unsaved.keeping_allowed(owner):
+        # Not a form of ours (or its signature is out of date): nobody to
+        # keep it for. The browser's own copy remains.
         return redirect_to_login(request.get_full_path())
     try:
         unsaved.posted_form_keep(request, owner=owner)
@@ -109,7 +111,7 @@ def _expired_session_save(request, *, owner):
             "in the form, ready to save."
         ),
     )
-    if request.FILES:
+    if request.FILES.get("cover_image"):
         messages.warning(
             request,
             _(

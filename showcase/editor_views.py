@@ -32,16 +32,21 @@ class EditorMixin(RoleRequiredMixin):
     required_role = "publish"
 
 
+def _note_as_sent(data) -> tuple[str, str]:
+    return data.get("note", ""), data.get("note_format", "")
+
+
 def desk_render(request, *, plan_form=None, typed_notes=None, status=200):
     """The desk; `plan_form` is a refused plan, shown with what the editor typed,
-    and `typed_notes` ({issue id: text}) refused notes, back in their boxes."""
+    and `typed_notes` ({issue id: (text, format)}) refused notes, back in their
+    boxes."""
     planned = list(selectors.planned_issues())
     typed_notes = typed_notes or {}
     for issue in planned:
         typed = typed_notes.get(issue.pk)
         issue.note_form = IssueNoteForm.for_issue(issue, typed=typed)
         if typed is not None:
-            issue.note = typed
+            issue.note = typed[0]
     planned_times = {issue.scheduled_at for issue in planned}
     slots = [
         (
@@ -118,8 +123,9 @@ class EditorActionView(EditorMixin, View):
         if not service_run(request, act) and carries_note:
             # Refused (the issue has no cases, someone published it first):
             # nothing was saved, and what was typed goes back in its box.
-            typed = {pk: request.POST.get("note", "")}
-            return desk_render(request, typed_notes=typed, status=400)
+            return desk_render(
+                request, typed_notes={pk: _note_as_sent(request.POST)}, status=400
+            )
         return redirect("showcase_editor:desk")
 
     def _issue(self, pk) -> Issue:
@@ -186,8 +192,9 @@ class EditorActionView(EditorMixin, View):
         issue = self._issue(pk)
         for error in form.errors.get("note", []):
             messages.error(request, error)
-        typed = {issue.pk: form.data.get("note", "")}
-        return desk_render(request, typed_notes=typed, status=400)
+        return desk_render(
+            request, typed_notes={issue.pk: _note_as_sent(form.data)}, status=400
+        )
 
     def do_note(self, request, pk):
         form = IssueNoteForm(request.POST)

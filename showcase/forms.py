@@ -1,3 +1,4 @@
+from html import escape
 from html.parser import HTMLParser
 
 from django import forms
@@ -106,42 +107,78 @@ def _as_text(html: str) -> str | None:
     return "\n\n".join(text for text in paragraphs if text.strip())
 
 
-def note_for_editing(html: str) -> str:
-    """The stored note as an editor types it: its paragraphs as lines of text
-    with a blank line between them, no tags.
+def note_typed(text: str) -> str:
+    """A note typed as text, as HTML: what it says, never read as markup
+    ("A<B类" stays three characters), its blank lines making paragraphs."""
+    return escape(text, quote=False)
 
-    The text is shown only when saving it again gives back exactly the stored
-    note. Any other note (bold, a link, a list: set in the admin or typed as
-    HTML) is shown as stored, so saving it again loses nothing.
+
+def note_as_text(html: str) -> str | None:
+    """The stored note as an editor types it: its paragraphs as lines of text
+    with a blank line between them, no tags; None for any other note.
+
+    The text is given only when saving it again as typed text gives back
+    exactly the stored note. Any other note (bold, a link, a list: set in the
+    admin or typed as HTML) is edited as stored, so saving it loses nothing.
     """
     if not html:
         return ""
     text = _as_text(html)
     if text is None:
-        return html
+        return None
     try:
-        saved_again = richtext_clean(text)
+        saved_again = richtext_clean(note_typed(text))
     except ValidationError:
-        return html
-    return text if saved_again == html else html
+        return None
+    return text if saved_again == html else None
+
+
+def note_for_editing(html: str) -> str:
+    """What the note box shows for the stored note."""
+    text = note_as_text(html)
+    return html if text is None else text
 
 
 class IssueNoteForm(forms.Form):
+    TEXT, HTML = "text", "html"
+
+    # Cleaned before the note, which it tells how to read. A post without it
+    # (the admin's way, older pages) holds HTML, as notes always did.
+    note_format = forms.ChoiceField(
+        choices=[(TEXT, TEXT), (HTML, HTML)],
+        required=False,
+        widget=forms.HiddenInput,
+    )
     note = forms.CharField(
         label=_("Note of this issue"),
         required=False,
         max_length=5000,
-        validators=[validate_richtext],
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Shown above the cases; empty shows the series' editor's note."),
     )
 
+    def clean_note(self):
+        note = self.cleaned_data["note"]
+        if self.cleaned_data.get("note_format") == self.TEXT:
+            note = note_typed(note)
+        validate_richtext(note)
+        return note
+
     @classmethod
     def for_issue(cls, issue, *, typed=None) -> "IssueNoteForm":
-        """The issue's note box on the desk: the stored note as editable text,
-        or what the editor typed when it was refused."""
-        text = note_for_editing(issue.note) if typed is None else typed
-        return cls(initial={"note": text}, auto_id=f"issue-{issue.pk}-%s")
+        """The issue's note box on the desk: the stored note as editable text
+        where it is plain, else as stored; or, refused, what the editor typed
+        (`typed`: the text and the format it was sent in)."""
+        if typed is not None:
+            note, note_format = typed
+        else:
+            text = note_as_text(issue.note)
+            note = issue.note if text is None else text
+            note_format = cls.HTML if text is None else cls.TEXT
+        return cls(
+            initial={"note": note, "note_format": note_format},
+            auto_id=f"issue-{issue.pk}-%s",
+        )
 
 
 class IssueUnpublishForm(forms.Form):

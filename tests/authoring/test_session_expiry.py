@@ -5,11 +5,14 @@ in through the sign-in form, so the token rotation on sign-in is the real one.
 """
 
 import re
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core import signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -256,6 +259,29 @@ class ExpiredSessionSaveTests:
         assert response["Location"] == login_redirect(edit_url)
         expired.sign_in(secretary, next_url=edit_url)
         assert not expired.get(edit_url).context["form"].is_bound
+
+    def test_an_owner_signature_older_than_a_week_is_not_honoured(
+        self, expired, secretary, edit_url, monkeypatch
+    ):
+        later = time.time() + unsaved.OWNER_TOKEN_MAX_AGE + 60
+        monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: later))
+        response = expired.save(edit_url, title="一周前打开的表单", version=1)
+        assert response["Location"] == login_redirect(edit_url)
+        monkeypatch.undo()
+        expired.sign_in(secretary, next_url=edit_url)
+        assert not expired.get(edit_url).context["form"].is_bound
+
+    def test_only_a_few_forms_an_hour_are_kept_for_one_owner(
+        self, expired, secretary, edit_url
+    ):
+        for _ in range(unsaved.KEPT_PER_OWNER_HOURLY):
+            expired.save(edit_url, title="反复发送的标题", version=1)
+            expired.client.cookies.pop(settings.SESSION_COOKIE_NAME, None)
+        sessions = Session.objects.count()
+        expired.save(edit_url, title="超出次数的标题", version=1)
+        assert Session.objects.count() == sessions  # no session opened for it
+        expired.sign_in(secretary, next_url=edit_url)
+        assert "超出次数的标题" not in expired.get(edit_url).content.decode()
 
     def test_without_a_valid_csrf_token_nothing_is_kept(
         self, expired, secretary, edit_url

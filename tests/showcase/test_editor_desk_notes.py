@@ -3,6 +3,7 @@ case page links to the public one once it is out."""
 
 import datetime
 import re
+from html import escape, unescape
 
 import pytest
 from django.test import Client
@@ -50,7 +51,7 @@ def note_box(html: str, issue: Issue) -> str:
         re.DOTALL,
     )
     assert found, f"no note box for issue {issue.pk}"
-    return found.group(1)
+    return unescape(found.group(1))
 
 
 def approved_with(who, **content):
@@ -72,6 +73,7 @@ class NoteForEditingTests:
             ("<p>第一段</p><p>第二段</p>", "第一段\n\n第二段"),
             ("<h2>一、强化政治引领</h2><p>正文。</p>", "一、强化政治引领\n\n正文。"),
             ("<p>研发&amp;转化</p>", "研发&转化"),
+            ("<p>a &lt;b&gt; c</p>", "a <b> c"),
             # A note stored as typed, before the normaliser made paragraphs.
             ("第一段\n\n第二段", "第一段\n\n第二段"),
         ],
@@ -102,8 +104,6 @@ class NoteForEditingTests:
             "<ul><li>要点</li></ul>",
             '<p class="x">有属性</p>',
             "<!-- 注释 --><p>正文</p>",
-            # Text that would read as markup when saved.
-            "<p>a &lt;b&gt; c</p>",
             # Saved before the normaliser: the text would not save back alike.
             "<p>第一行<br>第二行</p>",
             "<p>甲</p><p>&nbsp;</p><p>乙</p>",
@@ -145,6 +145,35 @@ class NoteParagraphsTests:
         assert issue.note == NOTE_PARAGRAPHS
         assert note_box(desk(client).content.decode(), issue) == TYPED_NOTE
 
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "编者按：本期介绍A<B类项目的做法\n\n第二段。",
+            "比较 x<y 与 y<x",
+            "<strong>写出来的尖括号</strong> & 符号",
+        ],
+    )
+    def test_text_typed_in_the_box_is_never_read_as_markup(self, who, typed):
+        issue = planned_issue(who, series())
+        client = signed_in(who.editor)
+        page = desk(client).content.decode()
+        # The box says how its text is to be read: as text, for a plain note.
+        assert re.search(
+            r'<input type="hidden" name="note_format" value="text"[^>]*'
+            rf'id="issue-{issue.pk}-note_format"',
+            page,
+        )
+        client.post(
+            reverse("showcase_editor:issue_note", args=[issue.pk]),
+            {"note": typed, "note_format": "text"},
+        )
+        issue.refresh_from_db()
+        assert "<strong>" not in issue.note
+        assert note_box(desk(client).content.decode(), issue) == typed
+        reader_page = issue.note
+        for paragraph in typed.split("\n\n"):
+            assert escape(paragraph, quote=False) in reader_page
+
     def test_a_note_with_markup_is_shown_and_saved_as_it_is(self, who):
         issue = planned_issue(who, series())
         stored = '<p>编者按：<strong>科研</strong>一线，<a href="https://example.org/">详见</a></p>'
@@ -153,8 +182,10 @@ class NoteParagraphsTests:
         stored = issue.note  # as the sanitiser keeps it (rel on the link)
         client = signed_in(who.editor)
         response = desk(client)
-        shown = response.context["planned"][0].note_form["note"].value()
+        note_form = response.context["planned"][0].note_form
+        shown = note_form["note"].value()
         assert shown == stored
+        assert note_form["note_format"].value() == "html"
         client.post(
             reverse("showcase_editor:issue_note", args=[issue.pk]), {"note": shown}
         )
@@ -256,7 +287,7 @@ class PublishWithNoteTests:
         assert response.status_code == 400
         messages = [str(message) for message in response.context["messages"]]
         assert any("嵌套超过" in message for message in messages), messages
-        assert note_box(response.content.decode(), issue).startswith("&lt;div&gt;")
+        assert note_box(response.content.decode(), issue).startswith("<div>")
         issue.refresh_from_db()
         assert (issue.status, issue.note) == (Issue.Status.PLANNED, "")
 
