@@ -8,34 +8,52 @@ in one line what it recognised, so the writer can check it before saving.
 A .docx is a zip of XML parts read by mammoth (≥ 1.11, which reads no linked
 file), so everything the file claims is checked from the zip's central
 directory before mammoth or any XML parser sees it: the file's size, the
-number of parts and their unpacked sizes and compression ratio (a zip bomb),
-macros, links to files outside it, the size of the parts mammoth parses
-(which bounds its time: it builds a DOM and walks it in Python), and their XML
-itself, read first with expat (no DTD, so no entity expansion, and a bounded
-depth, since mammoth's reader recurses). Python's zipfile stops every read at
-the size the central directory declares, so those declared sizes bound what
-unpacking can cost however the data lies. Embedded
-images go through the same checks as uploads (casehub.images), at most
-MAX_IMAGES of them and MAX_IMAGE_PIXELS_TOTAL pixels together, counted from
-their headers before any is decoded.
+number of parts, their names, their unpacked sizes and compression ratio (a
+zip bomb), macros, links to files outside it, the size of every part mammoth
+parses (which bounds its time: it builds a DOM of each and walks it in
+Python), found by the same rules mammoth finds them by, and their XML itself,
+read first with expat (no DTD, so no entity expansion, and a bounded depth,
+since mammoth's reader recurses). Python's zipfile stops every read at the
+size the central directory declares, so those declared sizes bound what
+unpacking can cost however the data lies. Embedded images go through the same
+checks as uploads (casehub.images), at most MAX_IMAGES of them and
+MAX_IMAGE_PIXELS_TOTAL pixels together, counted from their headers before any
+is decoded.
+
+Word's automatic numbering of headings (一、 （一） from numbering.xml rather
+than typed) is written out as the text Word shows, so the normaliser sees the
+headings; numbered and bulleted lists stay lists.
 
 Nothing is stored until the whole file has passed: `docx_read` writes nothing,
 `docx_import` then stores the images as the editor's uploads are stored.
 
 A .doc or .wps file is converted to .docx by LibreOffice where `soffice` is on
-the PATH (in a temporary folder, with a fresh profile and a time limit), then
-read like any other; elsewhere the writer is asked for a .docx.
+the PATH, then read like any other; elsewhere the writer is asked for a .docx.
+Only a file that is what its name says, an OLE compound file (the container
+of Word 97–2003 and WPS documents) named .doc or .wps, is handed to
+LibreOffice, which would otherwise sniff and open HTML, RTF or OpenDocument
+and fetch what they link to. It runs in a temporary folder with a fresh
+profile and a time limit, one conversion at a time on the machine (a lock
+file in the temporary folder), and with no network (`unshare -rn`: a user
+and network namespace of its own) where the machine allows that; where it
+does not, a warning is logged and the conversion still runs with the
+machine's network, so only the links an OLE document can hold (pictures it
+links to rather than contains) could be fetched — what comes back with such
+links is refused, as any .docx with links is.
 """
 
+import contextlib
+import fcntl
+import functools
 import io
 import logging
 import os
-import posixpath
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import uuid
 import warnings
 import zipfile
@@ -53,7 +71,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
-from mammoth import documents
+from mammoth import documents, zips
+from mammoth.docx.numbering_xml import Numbering
 from mammoth.transforms import get_descendants
 from PIL import Image, UnidentifiedImageError
 
@@ -74,11 +93,12 @@ MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 # real one is a bomb, whatever its size. Small parts may pack as they like.
 MAX_RATIO = 200
 RATIO_CHECKED_ABOVE = 1024 * 1024
-# The XML mammoth parses, all its parts together (the document, its styles,
-# numbering, notes and comments). mammoth builds a DOM of each and walks it in
-# Python, about 5 s of CPU per MB here, so this bounds the import's time.
-# A 20-page case is about 300 KB of document and 350 KB of styles, and more
-# than this would not fit CASEHUB_RICHTEXT_MAX_BYTES once converted.
+# The XML mammoth parses, all its parts together: the content types, the
+# relationships, the document, its styles, numbering, notes and comments.
+# mammoth builds a DOM of each and walks it in Python, about 5 s of CPU per MB
+# here, so this bounds the import's time. A 20-page case is about 300 KB of
+# document and 350 KB of styles, and more than this would not fit
+# CASEHUB_RICHTEXT_MAX_BYTES once converted.
 MAX_PARSED_XML_BYTES = 2 * 1024 * 1024
 # Word nests a text box in a shape in a table cell about 40 elements deep;
 # mammoth's reader recurses two or three frames per element.
@@ -87,11 +107,17 @@ MAX_IMAGES = 30
 # Photos straight from a phone are 12 million pixels each; Word compresses
 # pictures to a tenth of that when it saves, unless told not to.
 MAX_IMAGE_PIXELS_TOTAL = 200_000_000
-# LibreOffice converting a .doc or .wps; below gunicorn's 30 s worker timeout.
+# LibreOffice converting a .doc or .wps, after waiting at most
+# CONVERT_WAIT_SECONDS for the conversion before it to end: together below
+# gunicorn's 30 s worker timeout. It needs a few hundred MB and a core, so the
+# machine makes one at a time.
 CONVERT_SECONDS = 20
+CONVERT_WAIT_SECONDS = 5
+CONVERT_LOCK_NAME = "casehub-libreoffice.lock"
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 LEGACY_SUFFIXES = {".doc": "Word 97–2003 (.doc)", ".wps": "WPS (.wps)"}
+CONTENT_TYPES = "[Content_Types].xml"
 WORD_MAIN_TYPES = frozenset(
     {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -105,12 +131,21 @@ MACRO_PART = re.compile(r"(^|/)(vbaProject\.bin|vbaData\.xml)$|(^|/)activeX/", r
 # External targets that are never opened: links readers may follow (the
 # sanitiser checks their scheme) and the template Word was started from.
 HARMLESS_EXTERNAL = frozenset({"hyperlink", "attachedTemplate"})
-# The parts mammoth parses besides the main document: those the document's
-# relationships name with these types, or else these names (mammoth.docx).
-PARSED_RELATIONSHIPS = frozenset(
-    {"styles", "numbering", "footnotes", "endnotes", "comments"}
+# mammoth reads a relationship only in this namespace and matches its type
+# whole; the parts it parses besides the main document are those the
+# document's relationships name with these types, else word/<type>.xml.
+RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
+RELATIONSHIP_TYPE = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 )
-PARSED_FALLBACKS = tuple(f"word/{kind}.xml" for kind in sorted(PARSED_RELATIONSHIPS))
+PARSED_RELATIONSHIPS = ("comments", "endnotes", "footnotes", "numbering", "styles")
+MARKUP_COMPATIBILITY = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+WORD_NAMESPACES = frozenset(
+    {
+        "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        "http://purl.oclc.org/ooxml/wordprocessingml/main",
+    }
+)
 
 # Word's built-in heading styles (stored under their English names even in a
 # Chinese Word; WPS may store them as 标题 N), and the levels the site uses:
@@ -141,6 +176,11 @@ SECTION_NUMBER = re.compile(
     r"^(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+[章节部分])"
 )
 POINT_NUMBER = re.compile(r"^[一二三四五六七八九十]+是")
+# A point opens a sentence: a paragraph, or what follows a sentence's end (一是
+# 抓学习。二是抓落实。) or the colon that announces the points.
+POINT_OPENING = re.compile(
+    r"(?:^|[。！？；：!?;:][”’」』）)]*)\s*[一二三四五六七八九十]+是"
+)
 DASH_LINE = re.compile(r"^(?:——|—|--|－－|─+)\s*")
 TITLE_SEPARATOR = re.compile(r"[：:]")
 ORGANISATION_ENDING = re.compile(r"(党支部|党总支|党委)$")
@@ -149,6 +189,35 @@ SENTENCE_END = ("。", "；", ";", "！", "？", "?", "!")
 SHORT_LINE = 60
 TITLE_LENGTH = 120  # Case.title
 TAGLINE_LENGTH = 60  # Case.tagline
+# Word's numbering formats whose numbers are Chinese (or Japanese) numerals or
+# full-width digits: a paragraph numbered with one of them, or with any
+# format but bullets and a label holding more than ASCII (（%1） %1、 第%1章),
+# is written out with its number as text, for the normaliser to read; other
+# numbered paragraphs (1. a) i.) stay lists. "none" shows no number in Word.
+NUMBERS_WRITTEN_OUT = frozenset(
+    {
+        "chineseCounting",
+        "chineseCountingThousand",
+        "chineseLegalSimplified",
+        "ideographDigital",
+        "ideographLegalTraditional",
+        "ideographTraditional",
+        "ideographZodiac",
+        "japaneseCounting",
+        "japaneseDigitalTenThousand",
+        "japaneseLegal",
+        "taiwanCounting",
+        "taiwanCountingThousand",
+        "taiwanDigital",
+        "decimalFullWidth",
+        "decimalFullWidth2",
+        "none",
+    }
+)
+# Word's numbering levels, 0 to 8.
+LIST_LEVELS = range(9)
+# No separator after a label that ends in full-width punctuation (一、 （一）).
+LABEL_CLOSED = re.compile(r"[、，．）】〕」』：\u3000]$")
 
 
 class _Refused(Exception):
@@ -236,9 +305,16 @@ class DocxImport:
         return pgettext("list separator", ", ").join(parts)
 
     def form_initial(self) -> dict:
-        """The case form's fields this document fills; the others keep theirs."""
-        initial = {"body": self.body}
-        for name in ("title", "tagline", "lead"):
+        """The case form's fields this document fills; the others keep theirs.
+
+        The lead and the body are one text, cut where the first section
+        starts, so both always come from the document (an empty lead when
+        the document opens with a section): a draft's old lead never stands
+        above a new body. The title and the tagline are the case's name,
+        which a document without them leaves as it was.
+        """
+        initial = {"body": self.body, "lead": self.lead}
+        for name in ("title", "tagline"):
             if getattr(self, name):
                 initial[name] = getattr(self, name)
         return initial
@@ -260,9 +336,9 @@ def docx_read(upload, *, name: str = "") -> DocxImport:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
             _refuse(_damaged(), "damaged")  # it starts as a zip does
         with archive:
-            _archive_check(archive)
+            numbering = _archive_check(archive)
         stream.seek(0)
-        reading = _convert(stream)
+        reading = _convert(stream, numbering)
         reading.notes[:0] = notes
     except _Refused as refused:
         raise refused.error from None
@@ -334,28 +410,32 @@ def _size_check(size: int) -> None:
 
 
 def _docx_stream(upload, *, name: str, notes: list[str]):
-    """A seekable .docx: `upload` itself, or what LibreOffice made of a .doc."""
+    """A seekable .docx: `upload` itself, or what LibreOffice made of a .doc.
+
+    Only an OLE compound file named .doc or .wps reaches LibreOffice: it
+    sniffs what it is given, and opens HTML, RTF or OpenDocument named .doc
+    as readily, fetching the pictures they link to.
+    """
     _size_check(upload.size or 0)
     upload.seek(0)
     head = upload.read(len(OLE_SIGNATURE))
     upload.seek(0)
     if head.startswith(b"PK"):
         return upload
-    suffix = Path(name).suffix.lower()
-    legacy = suffix in LEGACY_SUFFIXES or head == OLE_SIGNATURE
-    if not legacy:
+    if head != OLE_SIGNATURE:
         _refuse(_not_a_docx(), "not_docx")
+    suffix = Path(name).suffix.lower()
+    if suffix not in LEGACY_SUFFIXES:  # a .docx in a password wrapper
+        _refuse(
+            _(
+                "The file is protected with a password or saved in the old "
+                "Word (.doc) format. Remove the password, or save it as a "
+                ".docx file in Word or WPS, and import it again."
+            ),
+            "encrypted_or_legacy",
+        )
     soffice = shutil.which("soffice")
     if soffice is None:
-        if suffix not in LEGACY_SUFFIXES:  # a .docx in a password wrapper
-            _refuse(
-                _(
-                    "The file is protected with a password or saved in the old "
-                    "Word (.doc) format. Remove the password, or save it as a "
-                    ".docx file in Word or WPS, and import it again."
-                ),
-                "encrypted_or_legacy",
-            )
         _refuse(
             _(
                 "Documents in the old Word (.doc) or WPS (.wps) format cannot be "
@@ -364,10 +444,11 @@ def _docx_stream(upload, *, name: str, notes: list[str]):
             ),
             "legacy",
         )
-    converted = _libreoffice_convert(upload, soffice=soffice, suffix=suffix)
+    with _conversion_slot():
+        converted = _libreoffice_convert(upload, soffice=soffice, suffix=suffix)
     notes.append(
         _("Converted from %(format)s with LibreOffice; check the layout.")
-        % {"format": LEGACY_SUFFIXES.get(suffix, suffix or ".doc")}
+        % {"format": LEGACY_SUFFIXES[suffix]}
     )
     return converted
 
@@ -386,20 +467,84 @@ def _damaged():
     )
 
 
+@contextlib.contextmanager
+def _conversion_slot():
+    """The machine's one LibreOffice conversion, waited for a few seconds.
+
+    A lock on a file in the temporary folder, so that the web workers and the
+    management command share it.
+    """
+    path = Path(tempfile.gettempdir()) / CONVERT_LOCK_NAME
+    flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o644)
+    try:
+        deadline = time.monotonic() + CONVERT_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    _refuse(
+                        _(
+                            "Another .doc or .wps document is being converted "
+                            "just now. Try again in a minute, or save the file "
+                            "as a .docx in Word or WPS and import that."
+                        ),
+                        "convert_busy",
+                    )
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(descriptor)  # and with it the lock
+
+
+@functools.cache
+def _without_network() -> tuple[str, ...]:
+    """The prefix that runs a command with no network, or none.
+
+    `unshare -rn` gives the command a user and a network namespace of its
+    own, with no interface but a loopback that is down; it needs the kernel
+    to allow unprivileged user namespaces, so it is tried once per process.
+    """
+    unshare = shutil.which("unshare")
+    if unshare is not None:
+        try:
+            probe = subprocess.run(  # noqa: S603 - a fixed command, no shell
+                [unshare, "-rn", "true"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            probe = None
+        if probe is not None and probe.returncode == 0:
+            return (unshare, "-rn")
+    logger.warning(
+        "unshare -rn does not work here: LibreOffice converts .doc and .wps "
+        "files with the machine's network"
+    )
+    return ()
+
+
 def _libreoffice_convert(upload, *, soffice: str, suffix: str) -> io.BytesIO:
     """The .docx LibreOffice makes of a .doc or .wps, within CONVERT_SECONDS.
 
     LibreOffice runs in a folder of its own with a profile of its own (two
-    conversions at once would otherwise share, and lock, the user's), and the
-    whole process group is killed when it runs out of time.
+    conversions would otherwise share, and lock, the user's), without network
+    where `_without_network` can have that, and the whole process group is
+    killed when it runs out of time.
     """
     with tempfile.TemporaryDirectory(prefix="casehub-docx-") as work:
         folder = Path(work)
-        source = folder / f"source{suffix if suffix in LEGACY_SUFFIXES else '.doc'}"
+        source = folder / f"source{suffix}"
         upload.seek(0)
         with source.open("wb") as out:
             shutil.copyfileobj(upload, out)
         command = [
+            *_without_network(),
             soffice,
             f"-env:UserInstallation={(folder / 'profile').as_uri()}",
             "--headless",
@@ -449,12 +594,15 @@ def _libreoffice_convert(upload, *, soffice: str, suffix: str) -> io.BytesIO:
 # The zip -----------------------------------------------------------------
 
 
-def _archive_check(archive: zipfile.ZipFile) -> None:
+def _archive_check(archive: zipfile.ZipFile) -> "_Numbering":
     """Refuse a zip that is not a plain Word document, before anything is parsed.
 
-    Every relationship part and the content types are read with expat first;
-    then the parts mammoth will parse, found as it finds them, are bounded in
-    size and read with expat too. Other parts are never unpacked.
+    Every part mammoth parses counts against MAX_PARSED_XML_BYTES: the content
+    types and the relationships (all of them, since each is read here first)
+    before any is read, then the document and the parts it names, found by
+    mammoth's own rules, before those are read. Everything is read with expat
+    first; other parts are never unpacked. Returns the document's list
+    numbering, read on the way.
     """
     parts = archive.infolist()
     if len(parts) > MAX_PARTS:
@@ -475,6 +623,10 @@ def _archive_check(archive: zipfile.ZipFile) -> None:
             )
         if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             _refuse(_not_word_made(), "compression")
+        # Word names its parts plainly; a name with . or .. in it, or a
+        # backslash, is one that readers resolve differently.
+        if "\\" in part.filename or {".", ".."} & set(part.filename.split("/")):
+            _refuse(_not_word_made(), "part_name")
         unpacked += part.file_size
         if (
             part.file_size > RATIO_CHECKED_ABOVE
@@ -483,61 +635,93 @@ def _archive_check(archive: zipfile.ZipFile) -> None:
             _refuse(_bomb(), "bomb")
         if MACRO_PART.search(part.filename):
             _refuse(_macros(), "macros")
-    if "[Content_Types].xml" not in sizes:
+    if CONTENT_TYPES not in sizes:
         _refuse(_not_a_docx(), "not_docx")
-    content_types = _xml_part_check(archive, "[Content_Types].xml")
+    package = [CONTENT_TYPES] + [
+        name for name in sizes if name.lower().endswith(".rels")
+    ]
+    if sum(sizes[name] for name in package) > MAX_PARSED_XML_BYTES:
+        _refuse(_too_long(), "too_long")
+    content_types = _xml_part_check(archive, CONTENT_TYPES, _ContentTypesReader())
     if any(MACRO_CONTENT_TYPE.search(kind) for kind in content_types):
         _refuse(_macros(), "macros")
     if not WORD_MAIN_TYPES.intersection(content_types):
         _refuse(_not_a_docx(), "not_docx")
     relationships = {
-        name: _xml_part_check(archive, name)
-        for name in sizes
-        if name.lower().endswith(".rels")
+        name: _xml_part_check(archive, name, _RelationshipsReader())
+        for name in package[1:]
     }
-    parsed = _parsed_parts(relationships, names=sizes)
-    if sum(sizes[name] for name in parsed) > MAX_PARSED_XML_BYTES:
-        _refuse(
-            _(
-                "The document is too long to import as one case. Split it, or "
-                "remove what does not belong to the case, and import it again."
-            ),
-            "too_long",
+    found = _parsed_parts(relationships, names=sizes)
+    if found["main"] not in sizes:
+        _refuse(_not_a_docx(), "not_docx")
+    reads = _mammoth_reads(found)
+    read_here_only = [name for name in package if name not in reads]
+    cost = sum(sizes.get(name, 0) for name in [*reads, *read_here_only])
+    if cost > MAX_PARSED_XML_BYTES:
+        _refuse(_too_long(), "too_long")
+    numbering = _Numbering()
+    for name in sorted(set(found.values()) - set(package)):
+        if name in sizes:
+            reader = _NumberingReader(numbering) if name == found["numbering"] else None
+            _xml_part_check(archive, name, reader)
+    return numbering
+
+
+def _parsed_parts(relationships: dict, *, names) -> dict[str, str]:
+    """The names of the parts mammoth parses, found as mammoth.docx finds them.
+
+    The main document is the first target of the package's officeDocument
+    relationships that is a part of the zip, else word/document.xml; its
+    styles, numbering, notes and comments likewise from the document's own
+    relationships, else word/<type>.xml. Targets are joined to the folder and
+    stripped of a leading slash, and nothing else: mammoth does not tidy them.
+    """
+
+    def first_part(relationships_name, kind, folder, fallback):
+        targets = (
+            zips.join_path(folder, target).lstrip("/")
+            for relation, target in relationships.get(relationships_name, [])
+            if relation == RELATIONSHIP_TYPE + kind
         )
-    for name in parsed:
-        _xml_part_check(archive, name)
+        return next((target for target in targets if target in names), fallback)
+
+    main = first_part("_rels/.rels", "officeDocument", "", "word/document.xml")
+    folder = zips.split_path(main)[0]
+    found = {"main": main}
+    for kind in PARSED_RELATIONSHIPS:
+        found[kind] = first_part(
+            _relationships_name(main), kind, folder, f"word/{kind}.xml"
+        )
+    return found
 
 
-def _parsed_parts(relationships: dict, *, names) -> list[str]:
-    """The parts mammoth will parse, as it finds them: the main document named
-    by the package's relationships, and its styles, numbering, notes and
-    comments named by the document's, or found under their usual names."""
-    main = next(
-        (
-            _part_name("", target)
-            for kind, target in relationships.get("_rels/.rels", [])
-            if kind == "officeDocument"
-        ),
-        "word/document.xml",
+def _mammoth_reads(found: dict[str, str]) -> list[str]:
+    """Every part mammoth.docx.read parses, as often as it parses it.
+
+    It reads the document's relationships once to find the parts and once
+    with the document, and each note or comment part with its own; a name
+    that is no part is skipped. One part named for several kinds is parsed
+    once for each.
+    """
+    main_relationships = _relationships_name(found["main"])
+    reads = [CONTENT_TYPES, "_rels/.rels", main_relationships, main_relationships]
+    reads += [found["main"], found["styles"], found["numbering"]]
+    for kind in ("footnotes", "endnotes", "comments"):
+        reads += [found[kind], _relationships_name(found[kind])]
+    return reads
+
+
+def _relationships_name(name: str) -> str:
+    """The relationship part of the part `name`, as mammoth names it."""
+    folder, base = zips.split_path(name)
+    return zips.join_path(folder, "_rels", base + ".rels")
+
+
+def _too_long():
+    return _(
+        "The document is too long to import as one case. Split it, or remove "
+        "what does not belong to the case, and import it again."
     )
-    folder, _slash, base = main.rpartition("/")
-    named = relationships.get(
-        f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels", []
-    )
-    parsed = [main]
-    parsed += [
-        _part_name(folder, target)
-        for kind, target in named
-        if kind in PARSED_RELATIONSHIPS
-    ]
-    parsed += PARSED_FALLBACKS
-    return sorted({name for name in parsed if name in names})
-
-
-def _part_name(folder: str, target: str) -> str:
-    """A relationship's target as the name of a part in the zip."""
-    path = target[1:] if target.startswith("/") else f"{folder}/{target}"
-    return posixpath.normpath(path).lstrip("/")
 
 
 def _bomb():
@@ -562,27 +746,30 @@ def _not_word_made():
     )
 
 
-def _xml_part_check(archive, name: str) -> list:
+def _xml_part_check(archive, name: str, reader=None) -> list:
     """Read one XML part with expat, with no DTD and a bounded depth.
 
-    Returns what the part declares: the (type, target) of every relationship
-    of a relationship part, and the content types of [Content_Types].xml.
-    A relationship to a file outside the zip (a linked picture or object) is
+    `reader`, when given, is told of every element (its namespace, local
+    name, attributes and depth) and what it collects is returned. A
+    relationship to a file outside the zip (a linked picture or object) is
     refused, so that mammoth is never asked to open anything but the zip's
-    own parts.
+    own parts. The package's own parts (content types, relationships) may
+    hold no markup-compatibility elements, which mammoth would read into
+    what a part declares and expat would not.
     """
     parser = expat.ParserCreate(namespace_separator=" ")
     depth = 0
-    declared = []
     is_relationships = name.lower().endswith(".rels")
-    is_content_types = name == "[Content_Types].xml"
+    is_package = is_relationships or name == CONTENT_TYPES
 
     def start(tag, attributes):
         nonlocal depth
         depth += 1
         if depth > MAX_XML_DEPTH:
             _refuse(_not_word_made(), "too_deep")
-        local = tag.rsplit(" ", 1)[-1]
+        namespace, _space, local = tag.rpartition(" ")
+        if is_package and namespace == MARKUP_COMPATIBILITY:
+            _refuse(_not_word_made(), "alternate_content")
         if is_relationships and local == "Relationship":
             kind = attributes.get("Type", "").rsplit("/", 1)[-1]
             external = attributes.get("TargetMode", "").lower() == "external"
@@ -596,13 +783,13 @@ def _xml_part_check(archive, name: str) -> list:
                     ),
                     "external",
                 )
-            if not external:
-                declared.append((kind, attributes.get("Target", "")))
-        elif is_content_types and local in ("Override", "Default"):
-            declared.append(attributes.get("ContentType", ""))
+        if reader is not None:
+            reader.start(namespace, local, attributes, depth)
 
     def end(tag):
         nonlocal depth
+        if reader is not None:
+            reader.end(depth)
         depth -= 1
 
     def doctype(*args):
@@ -619,7 +806,38 @@ def _xml_part_check(archive, name: str) -> list:
             parser.Parse(b"", True)
     except (expat.ExpatError, zipfile.BadZipFile, zlib.error, EOFError, OSError):
         _refuse(_damaged(), "damaged")
-    return declared
+    return reader.declared if reader is not None else []
+
+
+class _RelationshipsReader:
+    """The (type, target) of each relationship, as mammoth reads them: the
+    Relationship elements in the package namespace right under the root."""
+
+    def __init__(self):
+        self.declared = []
+
+    def start(self, namespace, local, attributes, depth):
+        if (depth, namespace, local) == (2, RELATIONSHIPS_NAMESPACE, "Relationship"):
+            self.declared.append(
+                (attributes.get("Type", ""), attributes.get("Target", ""))
+            )
+
+    def end(self, depth):
+        pass
+
+
+class _ContentTypesReader:
+    """Every content type [Content_Types].xml declares."""
+
+    def __init__(self):
+        self.declared = []
+
+    def start(self, namespace, local, attributes, depth):
+        if local in ("Override", "Default"):
+            self.declared.append(attributes.get("ContentType", ""))
+
+    def end(self, depth):
+        pass
 
 
 # The document ------------------------------------------------------------
@@ -643,7 +861,7 @@ class _Block:
         )
 
 
-def _convert(stream) -> DocxImport:
+def _convert(stream, numbering: "_Numbering") -> DocxImport:
     """mammoth, the recogniser, then the normaliser and sanitiser on the body."""
     reading = DocxImport()
     branch_names = {
@@ -653,6 +871,7 @@ def _convert(stream) -> DocxImport:
     images = _ImageCollector(reading)
 
     def transform(document):
+        document = _ListLabels(numbering).document(document)
         return _recognise(document, reading, branch_names)
 
     try:
@@ -832,6 +1051,436 @@ def _last_text(blocks) -> int | None:
     return None
 
 
+# Numbering ---------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    """One level of a Word list (w:lvl): where it starts and how it reads."""
+
+    start: int = 1
+    format: str = "decimal"
+    text: str = ""
+    # w:lvlRestart: restart after a level up to this one (one-based) is used;
+    # 0 never. None: after any shallower level, as Word does by default.
+    restart_after: int | None = None
+    suffix: str = "tab"
+    legal: bool = False  # w:isLgl: every number in the label in digits
+    style: str | None = None  # the paragraph style this level is linked to
+
+    @property
+    def written_out(self) -> bool:
+        if self.format == "bullet":
+            return False
+        return self.format in NUMBERS_WRITTEN_OUT or not self.text.isascii()
+
+
+@dataclass
+class _AbstractList:
+    """A list definition (w:abstractNum), which lists may share."""
+
+    levels: dict[int, _Level] = field(default_factory=dict)
+    style_link: str | None = None
+    num_style_link: str | None = None
+
+
+@dataclass
+class _List:
+    """A list (w:num): its definition and what it overrides of it."""
+
+    abstract: str | None = None
+    starts: dict[int, int] = field(default_factory=dict)
+    levels: dict[int, _Level] = field(default_factory=dict)
+
+
+@dataclass
+class _Numbering:
+    """What numbering.xml defines, as far as counting needs it."""
+
+    abstracts: dict[str, _AbstractList] = field(default_factory=dict)
+    lists: dict[str, _List] = field(default_factory=dict)
+
+    def definitions_by_style_link(self) -> dict[str, str]:
+        """The definition of each list style, which others name to use it."""
+        linked = {}
+        for key, abstract in self.abstracts.items():
+            if abstract.style_link is not None:
+                linked.setdefault(abstract.style_link, key)
+        return linked
+
+    def levels_by_style(self) -> dict[str, tuple[str, int]]:
+        """Each linked paragraph style's (definition, level), the last
+        one winning as in mammoth."""
+        return {
+            level.style: (key, index)
+            for key, abstract in self.abstracts.items()
+            for index, level in abstract.levels.items()
+            if level.style is not None
+        }
+
+
+class _NumberingReader:
+    """Reads numbering.xml into a _Numbering as mammoth sees it: the
+    definitions and lists right under the root, mc:Choice left out and
+    mc:AlternateContent read through its mc:Fallback."""
+
+    def __init__(self, numbering: _Numbering):
+        self.numbering = numbering
+        self.declared = []
+        # Per open element, its name in Word's namespace ("" for another's),
+        # or None for markup compatibility, which mammoth reads through.
+        self.open: list[str | None] = []
+        self.named: list[str] = []
+        self.choice_depth = None
+        self.abstract = self.list = self.level = None
+        self.override = None
+        self.format_read = False
+
+    def start(self, namespace, local, attributes, depth):
+        if self.choice_depth is not None:
+            return
+        if namespace == MARKUP_COMPATIBILITY:
+            if local == "Choice":
+                self.choice_depth = depth
+            self.open.append(None)
+            return
+        name = local if namespace in WORD_NAMESPACES else ""
+        parent = self.named[-1] if self.named else None
+        at_top = len(self.named) == 1
+        self.open.append(name)
+        self.named.append(name)
+
+        def value(attribute="val"):
+            return attributes.get(f"{namespace} {attribute}")
+
+        if at_top and name == "abstractNum":
+            self.abstract, self.list = _AbstractList(), None
+            self.numbering.abstracts[value("abstractNumId")] = self.abstract
+        elif at_top and name == "num":
+            self.abstract, self.list = None, _List()
+            self.numbering.lists[value("numId")] = self.list
+        elif parent == "abstractNum" and self.abstract is not None:
+            if name == "lvl":
+                index = _list_level(value("ilvl"), default=0)
+                self.level = self._new_level(self.abstract.levels, index)
+            elif name == "styleLink":
+                self.abstract.style_link = value()
+            elif name == "numStyleLink":
+                self.abstract.num_style_link = value()
+        elif parent == "num" and self.list is not None:
+            if name == "abstractNumId" and self.list.abstract is None:
+                self.list.abstract = value()
+            elif name == "lvlOverride":
+                self.override = _list_level(value("ilvl"), default=None)
+        elif parent == "lvlOverride" and self.list is not None:
+            if self.override is not None and name == "startOverride":
+                self.list.starts[self.override] = _list_number(value(), 1)
+            elif self.override is not None and name == "lvl":
+                self.level = self._new_level(self.list.levels, self.override)
+        elif parent == "lvl" and self.level is not None:
+            self._level_property(self.level, name, value())
+
+    def end(self, depth):
+        if self.choice_depth is not None:
+            if depth != self.choice_depth:
+                return
+            self.choice_depth = None
+        if self.open.pop() is None:
+            return
+        name = self.named.pop()
+        if name == "lvl":
+            self.level = None
+        elif name == "lvlOverride":
+            self.override = None
+        elif len(self.named) == 1 and name in ("abstractNum", "num"):
+            self.abstract = self.list = None
+
+    def _new_level(self, levels: dict, index: int | None) -> _Level | None:
+        self.format_read = False
+        if index is None:
+            return None
+        levels[index] = _Level()
+        return levels[index]
+
+    def _level_property(self, level: _Level, name: str, value: str | None) -> None:
+        if name == "start":
+            level.start = _list_number(value, 1)
+        elif name == "numFmt" and not self.format_read:
+            level.format = value or "decimal"
+            self.format_read = True  # mammoth reads the first
+        elif name == "lvlText":
+            level.text = value or ""
+        elif name == "lvlRestart":
+            level.restart_after = _list_number(value, None)
+        elif name == "suff":
+            level.suffix = value or "tab"
+        elif name == "isLgl":
+            level.legal = value not in ("0", "false", "off")
+        elif name == "pStyle":
+            level.style = value
+
+
+def _list_level(text: str | None, *, default: int | None) -> int | None:
+    if text is None:
+        return default
+    return int(text) if re.fullmatch(r"[0-8]", text) else None
+
+
+def _list_number(text: str | None, default: int | None) -> int | None:
+    """A start value or level number as Word allows it, 0 to 32767."""
+    if text is None or not re.fullmatch(r"[0-9]{1,5}", text.strip()):
+        return default
+    return min(int(text), 32767)
+
+
+def _list_noted(find_level):
+    """mammoth's Numbering.find_level, noting on the level it finds the list
+    (w:numId) it was found for.
+
+    mammoth keeps of a paragraph's numbering only its level and whether it is
+    ordered, and Word counts per list; this is the one thing changed in
+    mammoth, and it changes nothing mammoth does.
+    """
+
+    @functools.wraps(find_level)
+    def find_level_of_list(numbering, num_id, level):
+        found = find_level(numbering, num_id, level)
+        if found is not None:
+            found.num_id = num_id
+        return found
+
+    find_level_of_list.notes_the_list = True
+    return find_level_of_list
+
+
+if not getattr(Numbering.find_level, "notes_the_list", False):
+    Numbering.find_level = _list_noted(Numbering.find_level)
+
+
+class _ListLabels:
+    """Word's list numbers counted through the document in order, and the
+    paragraphs whose numbers are written out given them as text.
+
+    Counters are kept per list definition and level: a level counts on from
+    its last number or starts at w:start (or the list's w:startOverride, the
+    first time that list is used), and the deeper levels start again when a
+    shallower one counts on, unless their w:lvlRestart says otherwise. A
+    paragraph styled as a heading keeps its number too, which mammoth would
+    drop.
+    """
+
+    def __init__(self, numbering: _Numbering):
+        self.numbering = numbering
+        self.by_style = numbering.levels_by_style()
+        self.by_style_link = numbering.definitions_by_style_link()
+        self.values: dict[str | None, dict[int, int]] = {}
+        self.restarted: set[tuple[str, int]] = set()
+
+    def document(self, element):
+        if isinstance(element, documents.Paragraph):
+            element = self.paragraph(element)
+        if isinstance(element, (documents.HasChildren, documents.TableCellUnmerged)):
+            element = element.copy(
+                children=[self.document(child) for child in element.children]
+            )
+        return element
+
+    def paragraph(self, paragraph):
+        located = self.locate(paragraph)
+        if located is None:
+            return paragraph
+        abstract, found_list, num_id, index = located
+        level = self.level(abstract, found_list, index)
+        if level is None:
+            return paragraph
+        self.count(abstract, found_list, num_id, index)
+        style = (paragraph.style_name or "").strip().lower()
+        heading = bool(HEADING_STYLES.match(style)) or style in TITLE_STYLES
+        if not (level.written_out or (heading and level.format != "bullet")):
+            return paragraph
+        label = self.label(abstract, found_list, index, level)
+        children = list(paragraph.children)
+        if label:
+            children.insert(0, documents.run([documents.text(label)]))
+        return paragraph.copy(numbering=None, children=children)
+
+    def locate(self, paragraph):
+        """(definition, list, numId, level) of a numbered paragraph, or None."""
+        numbering = paragraph.numbering
+        if numbering is None:
+            return None
+        num_id = getattr(numbering, "num_id", None)
+        if num_id is None:  # numbered through its paragraph style
+            linked = self.by_style.get(paragraph.style_id)
+            return None if linked is None else (linked[0], None, None, linked[1])
+        index = _list_level(numbering.level_index, default=None)
+        if index is None:
+            return None
+        found_list = self.numbering.lists.get(num_id)
+        return self.definition_of(found_list), found_list, num_id, index
+
+    def definition_of(self, found_list: _List | None) -> str | None:
+        """The definition whose levels a list counts in; Word shares the
+        counters of all lists of one definition."""
+        if found_list is None:
+            return None
+        abstract = self.numbering.abstracts.get(found_list.abstract)
+        if abstract is not None and abstract.num_style_link is not None:
+            # A list style: its levels are in the definition that links it.
+            return self.by_style_link.get(abstract.num_style_link)
+        return found_list.abstract
+
+    def level(self, abstract, found_list, index) -> _Level | None:
+        if found_list is not None and index in found_list.levels:
+            return found_list.levels[index]
+        definition = self.numbering.abstracts.get(abstract)
+        return None if definition is None else definition.levels.get(index)
+
+    def count(self, abstract, found_list, num_id, index) -> None:
+        values = self.values.setdefault(abstract, {})
+        if (
+            found_list is not None
+            and index in found_list.starts
+            and (num_id, index) not in self.restarted
+        ):
+            self.restarted.add((num_id, index))
+            values[index] = found_list.starts[index]
+        elif index in values:
+            values[index] += 1
+        else:
+            values[index] = self.level(abstract, found_list, index).start
+        for deeper in [deeper for deeper in values if deeper > index]:
+            level = self.level(abstract, found_list, deeper)
+            restart = level.restart_after if level is not None else None
+            if restart is None or restart > deeper:
+                restart = deeper
+            if index < restart:
+                del values[deeper]
+
+    def label(self, abstract, found_list, index, level: _Level) -> str:
+        """The label Word shows (lvlText with its numbers), and a space after
+        it unless it closes with full-width punctuation or Word puts nothing."""
+        values = self.values[abstract]
+
+        def number(match):
+            referenced = int(match.group(1)) - 1
+            shown = self.level(abstract, found_list, referenced)
+            if shown is None:
+                return ""
+            value = values.get(referenced, shown.start)
+            return _number_text(value, "decimal" if level.legal else shown.format)
+
+        label = re.sub(r"%([1-9])", number, level.text)
+        if not label.strip() or level.suffix == "nothing" or LABEL_CLOSED.search(label):
+            return label.strip()
+        return label + " "
+
+
+def _chinese_number(
+    value: int, digits: str, units: str, groups: str, *, ten_alone: bool = True
+) -> str:
+    """`value` in Chinese numerals: 十一, 一百零五, 二万零三十.
+
+    `digits` from 零 to 九, `units` 十百千, `groups` 万亿; `ten_alone` writes
+    a leading 一十 as 十 (十五, 十万), as everyday (not financial) numerals do.
+    """
+    if value == 0:
+        return "〇" if ten_alone else digits[0]
+    quads = []
+    while value:
+        quads.append(value % 10000)
+        value //= 10000
+    text, skipped = "", False
+    for position in range(len(quads) - 1, -1, -1):
+        quad = quads[position]
+        if quad == 0:
+            skipped = bool(text)
+            continue
+        if text and (skipped or quad < 1000):
+            text += digits[0]
+        skipped = False
+        written, zero = "", False
+        for place in (3, 2, 1, 0):
+            digit = quad // 10**place % 10
+            if digit == 0:
+                zero = bool(written)
+                continue
+            unit = units[place - 1] if place else ""
+            written += (digits[0] if zero else "") + digits[digit] + unit
+            zero = False
+        text += written + (groups[position - 1] if position else "")
+    return text[1:] if ten_alone and text.startswith(digits[1] + units[0]) else text
+
+
+def _roman(value: int) -> str:
+    if not 0 < value < 4000:
+        return str(value)
+    numerals = (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    )  # fmt: skip
+    text = ""
+    for amount, numeral in numerals:
+        count, value = divmod(value, amount)
+        text += numeral * count
+    return text
+
+
+def _digit_by_digit(value: int) -> str:
+    return "".join("〇一二三四五六七八九"[int(digit)] for digit in str(value))
+
+
+def _letters(value: int) -> str:
+    """a … z, then aa … zz, as Word counts letters."""
+    if value < 1:
+        return str(value)
+    return chr(ord("a") + (value - 1) % 26) * ((value - 1) // 26 + 1)
+
+
+SIMPLIFIED = ("零一二三四五六七八九", "十百千", "万亿")
+TRADITIONAL = ("零一二三四五六七八九", "十百千", "萬億")
+SIMPLIFIED_FORMAL = ("零壹贰叁肆伍陆柒捌玖", "拾佰仟", "万亿")
+TRADITIONAL_FORMAL = ("零壹貳參肆伍陸柒捌玖", "拾佰仟", "萬億")
+JAPANESE_FORMAL = ("〇壱弐参四伍六七八九", "拾百千", "萬億")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+NUMBER_WRITERS = {
+    "decimal": str,
+    "decimalZero": lambda value: f"{value:02d}",
+    "decimalFullWidth": lambda value: str(value).translate(FULL_WIDTH),
+    "decimalFullWidth2": lambda value: str(value).translate(FULL_WIDTH),
+    "none": lambda value: "",
+    "bullet": lambda value: "",
+    "chineseCounting": lambda value: _chinese_number(value, *SIMPLIFIED),
+    "chineseCountingThousand": lambda value: _chinese_number(value, *SIMPLIFIED),
+    "japaneseCounting": lambda value: _chinese_number(value, *SIMPLIFIED),
+    "taiwanCounting": lambda value: _chinese_number(value, *TRADITIONAL),
+    "taiwanCountingThousand": lambda value: _chinese_number(value, *TRADITIONAL),
+    "chineseLegalSimplified": lambda value: _chinese_number(
+        value, *SIMPLIFIED_FORMAL, ten_alone=False
+    ),
+    "ideographLegalTraditional": lambda value: _chinese_number(
+        value, *TRADITIONAL_FORMAL, ten_alone=False
+    ),
+    "japaneseLegal": lambda value: _chinese_number(
+        value, *JAPANESE_FORMAL, ten_alone=False
+    ),
+    "ideographDigital": _digit_by_digit,
+    "taiwanDigital": _digit_by_digit,
+    "japaneseDigitalTenThousand": _digit_by_digit,
+    "ideographTraditional": lambda value: "甲乙丙丁戊己庚辛壬癸"[(value - 1) % 10],
+    "ideographZodiac": lambda value: "子丑寅卯辰巳午未申酉戌亥"[(value - 1) % 12],
+    "lowerLetter": _letters,
+    "upperLetter": lambda value: _letters(value).upper(),
+    "lowerRoman": lambda value: _roman(value).lower(),
+    "upperRoman": _roman,
+}
+
+
+def _number_text(value: int, number_format: str) -> str:
+    """`value` as Word writes it in `number_format`; digits for the others."""
+    return NUMBER_WRITERS.get(number_format, str)(value)
+
+
 # Images ------------------------------------------------------------------
 
 
@@ -962,7 +1611,7 @@ class _StructureCounter(HTMLParser):
             text = "".join(self.paragraph_text).strip()
             # A paragraph holding only a picture is no paragraph of text.
             self.counts["p"] += bool(text)
-            self.counts["point"] += bool(POINT_NUMBER.match(text))
+            self.counts["point"] += len(POINT_OPENING.findall(text))
             self.paragraph_text = None
 
     def handle_data(self, data):

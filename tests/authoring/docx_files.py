@@ -1,15 +1,18 @@
 """Word documents for the import tests, made with python-docx as branches write."""
 
 import io
+from xml.sax.saxutils import quoteattr
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import parse_xml
 from docx.shared import Cm
 
 from tests.images import image_bytes
 
 ORGANISATION = "先进制造计量研究中心党总支"
 INDENT = "\u3000\u3000"
+WORD = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def docx_bytes(build) -> bytes:
@@ -54,3 +57,43 @@ def official_case(document):
     table.cell(1, 1).text = "12"
     bold(document, "三、暖心服务")
     document.add_paragraph(INDENT + "三是建立党员联系群众制度。")
+
+
+def list_define(document, num_id, levels, *, abstract_id=None, overrides=""):
+    """A list `num_id` in the document's numbering part, as Word writes one.
+
+    `levels` holds (number format, label, start) per level, the label in
+    Word's lvlText form (%1、 for the first level's number); lists given the
+    same `abstract_id` share one definition, and with it their counters.
+    `overrides` is the w:lvlOverride markup of the list.
+    """
+    numbering = document.part.numbering_part.element
+    abstract_id = num_id if abstract_id is None else abstract_id
+    if not numbering.xpath(f"w:abstractNum[@w:abstractNumId='{abstract_id}']"):
+        definition = "".join(
+            f'<w:lvl w:ilvl="{index}"><w:start w:val="{start}"/>'
+            f'<w:numFmt w:val="{number_format}"/>'
+            f"<w:lvlText w:val={quoteattr(label)}/></w:lvl>"
+            for index, (number_format, label, start) in enumerate(levels)
+        )
+        numbering.insert(
+            0,
+            parse_xml(
+                f'<w:abstractNum xmlns:w="{WORD}" w:abstractNumId="{abstract_id}">'
+                f"{definition}</w:abstractNum>"
+            ),
+        )
+    numbering.append(
+        parse_xml(
+            f'<w:num xmlns:w="{WORD}" w:numId="{num_id}">'
+            f'<w:abstractNumId w:val="{abstract_id}"/>{overrides}</w:num>'
+        )
+    )
+
+
+def numbered(paragraph, num_id, level=0):
+    """`paragraph` numbered by list `num_id` at `level`."""
+    numbers = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+    numbers.get_or_add_ilvl().val = level
+    numbers.get_or_add_numId().val = num_id
+    return paragraph

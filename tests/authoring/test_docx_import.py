@@ -1,16 +1,24 @@
 """导入 Word: .docx files made here with python-docx, as branches write them,
 and hostile ones, through the reader, the management command and the form."""
 
+import fcntl
+import http.server
 import io
+import logging
 import os
 import re
+import shutil
 import stat
 import subprocess
+import threading
 import urllib.request
 import zipfile
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import mammoth.docx
+import mammoth.zips
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -32,6 +40,8 @@ from tests.authoring.docx_files import (
     ORGANISATION,
     bold,
     docx_bytes,
+    list_define,
+    numbered,
     official_case,
 )
 from tests.conftest import service_missing
@@ -41,6 +51,7 @@ from tests.submissions.factories import BranchFactory, CaseFactory, member, sign
 pytestmark = pytest.mark.django_db
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+REAL_WHICH = shutil.which
 
 
 # Documents -------------------------------------------------------------------
@@ -203,12 +214,31 @@ class RecogniseTests:
         reading = official_reading
         assert (reading.sections, reading.subsections) == (3, 1)
         assert reading.tables == 1 and len(reading.images) == 1
-        assert reading.points == 2
+        # 一是…。二是…。 in one paragraph are two points, 三是 a third.
+        assert reading.points == 3
         with translation.override("en"):
             assert reading.summary == (
                 "title, subtitle, organisation, lead, 3 section headings, "
-                "1 sub-heading, 2 points, 4 paragraphs, 1 table, 1 image"
+                "1 sub-heading, 3 points, 4 paragraphs, 1 table, 1 image"
             )
+
+    @pytest.mark.parametrize(
+        ("body", "points"),
+        [
+            ("<p>一是抓学习。二是抓落实。</p>", 2),
+            ("<p>一是抓学习；二是抓落实；三是抓队伍。</p><p>四是抓作风。</p>", 4),
+            ("<p>主要做法：一是抓学习。二是抓落实！十一是抓总结。</p>", 3),
+            ("<p>支部说：“要抓学习。”二是抓落实。</p>", 1),
+            # Inside a sentence a 一是 is no point of its own.
+            ("<p>一是抓学习，二是抓落实。</p>", 1),
+            ("<p>统一是前提，唯一是目标。</p>", 0),
+            ("<table><tr><td><p>一是表格里的。</p></td></tr></table>", 0),
+        ],
+    )
+    def test_every_point_that_opens_a_sentence_is_counted(self, body, points):
+        reading = reader.DocxImport(body=body)
+        reader._count(reading)
+        assert reading.points == points
 
     def test_title_style_and_dash_subtitle(self, db):
         def build(document):
@@ -242,6 +272,223 @@ class RecogniseTests:
         with pytest.raises(ValidationError) as raised:
             docx_read(docx_upload(docx_bytes(lambda document: None)))
         assert raised.value.code == "no_text"
+
+
+# Word's automatic numbering --------------------------------------------------
+
+
+def numbered_document(paragraphs, lists):
+    """A document of (text, numId, level, bold) paragraphs; `lists` maps
+    each numId to list_define's levels (or to (levels, options))."""
+
+    def build(document):
+        document.add_paragraph("党建引领新篇章")
+        document.add_paragraph(INDENT + "近年来，支部坚持党建引领，取得成效。")
+        for num_id, definition in lists.items():
+            levels, options = (
+                definition if isinstance(definition, tuple) else (definition, {})
+            )
+            list_define(document, num_id, levels, **options)
+        for text, num_id, level, strong in paragraphs:
+            paragraph = document.add_paragraph()
+            paragraph.add_run(text).bold = strong
+            if num_id is not None:
+                numbered(paragraph, num_id, level)
+
+    return docx_bytes(build)
+
+
+OFFICIAL_LEVELS = [
+    ("chineseCounting", "%1、", 1),
+    ("chineseCounting", "（%2）", 1),
+    ("decimal", "%3.", 1),
+]
+
+
+class NumberingTests:
+    def test_word_numbered_bold_headings_become_headings(self, db):
+        """The reviewer's document: 一、 numbering, headings only bold."""
+        data = numbered_document(
+            [
+                ("总体情况", 90, 0, True),
+                ("正文一。", None, 0, False),
+                ("主要做法", 90, 0, True),
+                ("正文二。", None, 0, False),
+            ],
+            {90: [("chineseCounting", "%1、", 1)]},
+        )
+        reading = docx_read(docx_upload(data))
+        assert reading.body == (
+            "<h2>一、总体情况</h2><p>正文一。</p><h2>二、主要做法</h2><p>正文二。</p>"
+        )
+        assert reading.lead == "近年来，支部坚持党建引领，取得成效。"
+        assert reading.sections == 2
+
+    def test_levels_count_on_and_deeper_ones_start_again(self, db):
+        data = numbered_document(
+            [
+                ("总体情况", 71, 0, True),
+                ("基本情况", 71, 1, False),
+                ("主要特点", 71, 1, False),
+                ("主要做法", 71, 0, True),
+                ("抓学习", 71, 1, False),
+                ("正文。", None, 0, False),
+                # Another list of the same definition counts on with it.
+                ("工作成效", 72, 0, True),
+            ],
+            {71: OFFICIAL_LEVELS, 72: (OFFICIAL_LEVELS, {"abstract_id": 71})},
+        )
+        body = docx_read(docx_upload(data)).body
+        assert tags(body, "h2") == ["一、总体情况", "二、主要做法", "三、工作成效"]
+        assert tags(body, "h3") == ["（一）基本情况", "（二）主要特点", "（一）抓学习"]
+
+    def test_start_values_and_a_restarted_list(self, db):
+        restarted = (
+            '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride>'
+        )
+        data = numbered_document(
+            [
+                ("第三部分", 31, 0, True),
+                ("第四部分", 31, 0, True),
+                ("重新开始", 32, 0, True),
+                ("接着数", 32, 0, True),
+            ],
+            {
+                31: [("chineseCounting", "%1、", 3)],
+                32: (
+                    [("chineseCounting", "%1、", 3)],
+                    {"abstract_id": 31, "overrides": restarted},
+                ),
+            },
+        )
+        body = docx_read(docx_upload(data)).body
+        assert tags(body, "h2") == [
+            "三、第三部分",
+            "四、第四部分",
+            "一、重新开始",
+            "二、接着数",
+        ]
+
+    @pytest.mark.parametrize(
+        ("number_format", "label", "expected"),
+        [
+            ("chineseCountingThousand", "%1、", "<h2>一、标题</h2>"),
+            ("ideographTraditional", "%1、", "<p>甲、标题</p>"),
+            ("chineseLegalSimplified", "第%1章", "<p>第壹章 标题</p>"),
+            ("decimal", "（%1）", "<p>（1）标题</p>"),
+            ("decimal", "%1、", "<p>1、标题</p>"),
+            ("decimalFullWidth", "%1．", "<p>１．标题</p>"),
+            ("none", "", "<p>标题</p>"),
+        ],
+    )
+    def test_numbers_in_chinese_are_written_out(
+        self, number_format, label, expected, db
+    ):
+        data = numbered_document(
+            [("标题", 51, 0, False), ("正文。", None, 0, False)],
+            {51: [(number_format, label, 1)]},
+        )
+        assert docx_read(docx_upload(data)).body == expected + "<p>正文。</p>"
+
+    @pytest.mark.parametrize(
+        ("number_format", "label", "tag"),
+        [("decimal", "%1.", "ol"), ("lowerLetter", "%1)", "ol"), ("bullet", "●", "ul")],
+    )
+    def test_other_lists_stay_lists(self, number_format, label, tag, db):
+        data = numbered_document(
+            [
+                ("第一项", 61, 0, False),
+                ("第二项", 61, 0, False),
+                ("正文。", None, 0, False),
+            ],
+            {61: [(number_format, label, 1)]},
+        )
+        body = docx_read(docx_upload(data)).body
+        assert body == f"<{tag}><li>第一项</li><li>第二项</li></{tag}><p>正文。</p>"
+
+    def test_numbering_is_read_as_mammoth_reads_it(self, db):
+        """mc:Fallback rather than mc:Choice; levels and starts no Word writes
+        are passed over, not trusted."""
+        data = numbered_document(
+            [
+                ("总体情况", 81, 0, True),
+                ("基本情况", 81, 1, False),
+                ("正文。", None, 0, False),
+            ],
+            {81: [("decimal", "%1、", 1), ("decimal", "（%2）", 1)]},
+        )
+        choice = (
+            b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+            b'markup-compatibility/2006"><mc:Choice Requires="w14">'
+            b'<w:numFmt w:val="decimal"/></mc:Choice><mc:Fallback>'
+            b'<w:numFmt w:val="chineseCounting"/></mc:Fallback></mc:AlternateContent>'
+        )
+
+        def unusual(content):
+            first, second = content.split(b'<w:abstractNum w:abstractNumId="81">')
+            second = second.replace(b'<w:numFmt w:val="decimal"/>', choice, 1)
+            second = second.replace(b'w:ilvl="1"', 'w:ilvl="²"'.encode(), 1)
+            second = second.replace(
+                b'<w:start w:val="1"/>', '<w:start w:val="１"/>'.encode(), 1
+            )
+            return first + b'<w:abstractNum w:abstractNumId="81">' + second
+
+        data = rezip(data, replace={"word/numbering.xml": unusual})
+        body = docx_read(docx_upload(data)).body
+        assert body == "<h2>一、总体情况</h2><p>基本情况</p><p>正文。</p>"
+
+    def test_a_heading_style_keeps_its_number(self, db):
+        def build(document):
+            document.add_paragraph("报告标题")
+            document.add_paragraph("导语一段。")
+            list_define(document, 91, [("decimal", "%1.", 1)])
+            numbered(document.add_heading("概述", level=1), 91)
+            document.add_paragraph("正文。")
+
+        body = docx_read(docx_upload(docx_bytes(build))).body
+        assert tags(body, "h2") == ["1. 概述"]
+
+    @pytest.mark.parametrize(
+        ("number_format", "value", "text"),
+        [
+            ("chineseCounting", 1, "一"),
+            ("chineseCounting", 10, "十"),
+            ("chineseCounting", 11, "十一"),
+            ("chineseCounting", 20, "二十"),
+            ("chineseCounting", 21, "二十一"),
+            ("chineseCounting", 100, "一百"),
+            ("chineseCounting", 101, "一百零一"),
+            ("chineseCounting", 110, "一百一十"),
+            ("chineseCounting", 1001, "一千零一"),
+            ("chineseCounting", 10010, "一万零一十"),
+            ("chineseCounting", 150000, "十五万"),
+            ("taiwanCounting", 10000, "一萬"),
+            ("taiwanCounting", 15, "十五"),
+            ("chineseLegalSimplified", 1, "壹"),
+            ("chineseLegalSimplified", 10, "壹拾"),
+            ("chineseLegalSimplified", 12, "壹拾贰"),
+            ("chineseLegalSimplified", 105, "壹佰零伍"),
+            ("ideographLegalTraditional", 3, "參"),
+            ("ideographLegalTraditional", 10, "壹拾"),
+            ("ideographDigital", 10, "一〇"),
+            ("ideographDigital", 102, "一〇二"),
+            ("ideographTraditional", 1, "甲"),
+            ("ideographTraditional", 10, "癸"),
+            ("ideographTraditional", 11, "甲"),
+            ("ideographZodiac", 1, "子"),
+            ("ideographZodiac", 12, "亥"),
+            ("decimalFullWidth", 12, "１２"),
+            ("upperRoman", 4, "IV"),
+            ("upperRoman", 1994, "MCMXCIV"),
+            ("lowerLetter", 1, "a"),
+            ("lowerLetter", 26, "z"),
+            ("lowerLetter", 27, "aa"),
+            ("decimal", 0, "0"),
+            ("decimal", 32767, "32767"),
+        ],
+    )
+    def test_number_formats(self, number_format, value, text):
+        assert reader._number_text(value, number_format) == text
 
 
 # Images ----------------------------------------------------------------------
@@ -417,6 +664,102 @@ def encrypted_or_legacy(data: bytes) -> bytes:
     return reader.OLE_SIGNATURE + b"\0" * 2048
 
 
+# Parts mammoth parses, made longer than MAX_PARSED_XML_BYTES (2 MB) where
+# the checks once did not count them. Numbered, so they pack as Word's XML
+# does (about 20 to 1), not as a bomb.
+PADDING = 3 * 1024 * 1024
+
+
+def padding(template: str) -> bytes:
+    item = template.format(index=0).encode()
+    return "".join(
+        template.format(index=index) for index in range(PADDING // len(item) + 1)
+    ).encode()
+
+
+def styles_moved(data: bytes, *, target: str, part: str) -> bytes:
+    """The styles part padded and moved to `part`, which the document's
+    relationship names as `target`."""
+    styles = zipfile.ZipFile(io.BytesIO(data)).read("word/styles.xml")
+    extra = padding(
+        '<w:style w:type="paragraph" w:styleId="Pad{index}">'
+        '<w:name w:val="pad {index}"/></w:style>'
+    )
+    return rezip(
+        data,
+        replace={
+            "word/_rels/document.xml.rels": lambda content: content.replace(
+                b'Target="styles.xml"', f'Target="{target}"'.encode()
+            )
+        },
+        add={part: styles.replace(b"</w:styles>", extra + b"</w:styles>")},
+        drop={"word/styles.xml"},
+    )
+
+
+def document_behind_a_missing_target(data: bytes) -> bytes:
+    """A long document, which the package names after a target that is no
+    part: mammoth takes the first target that is one."""
+    missing = (
+        b'<Relationship Id="rMissing" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/officeDocument" Target="word/gone.xml"/>'
+    )
+    paragraphs = padding("<w:p><w:r><w:t>段落{index}</w:t></w:r></w:p>")
+    return rezip(
+        data,
+        replace={
+            "_rels/.rels": lambda content: content.replace(
+                b"<Relationship ", missing + b"<Relationship ", 1
+            ),
+            "word/document.xml": lambda content: content.replace(
+                b"<w:body>", b"<w:body>" + paragraphs, 1
+            ),
+        },
+    )
+
+
+def relationships_padded(data: bytes) -> bytes:
+    """The reviewer's second file: 0.4 MB holding 9 MB of relationships."""
+    extra = padding(
+        '<Relationship Id="pad{index}" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/image" Target="media/pad{index}.png"/>'
+    )
+    return rezip(
+        data,
+        replace={
+            "word/_rels/document.xml.rels": lambda content: content.replace(
+                b"</Relationships>", extra + b"</Relationships>"
+            )
+        },
+    )
+
+
+def content_types_padded(data: bytes) -> bytes:
+    extra = padding('<Default Extension="pad{index}" ContentType="image/png"/>')
+    return rezip(
+        data,
+        replace={
+            "[Content_Types].xml": lambda content: content.replace(
+                b"</Types>", extra + b"</Types>"
+            )
+        },
+    )
+
+
+def relationships_in_alternate_content(data: bytes) -> bytes:
+    """A relationship mammoth reads out of mc:Fallback, and expat would not."""
+
+    def wrapped(content):
+        return content.replace(
+            b"<Relationship ",
+            b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+            b'markup-compatibility/2006"><mc:Fallback><Relationship ',
+            1,
+        ).replace(b"/>", b"/></mc:Fallback></mc:AlternateContent>", 1)
+
+    return rezip(data, replace={"word/_rels/document.xml.rels": wrapped})
+
+
 HOSTILE = {
     "zip bomb": (zip_bomb, "bomb"),
     "too many parts": (many_parts, "too_many_parts"),
@@ -446,6 +789,36 @@ HOSTILE = {
     "password or .doc": (encrypted_or_legacy, "encrypted_or_legacy"),
     "empty": (lambda data: b"", "empty"),
     "50 MB": (lambda data: data + b"\0" * (50 * 1024 * 1024), "too_large"),
+    # The reviewer's first file: 8 MB of styles at word/./styles.xml, named
+    # ./styles.xml, which mammoth reads and a tidied name missed.
+    "styles at a name with a . in it": (
+        lambda data: styles_moved(
+            data, target="./styles.xml", part="word/./styles.xml"
+        ),
+        "part_name",
+    ),
+    "a part named with ..": (
+        lambda data: rezip(data, add={"word/../styles.xml": b"<a/>"}),
+        "part_name",
+    ),
+    "a part named with a backslash": (
+        lambda data: rezip(data, add={"word\\styles.xml": b"<a/>"}),
+        "part_name",
+    ),
+    "styles too long behind an absolute target": (
+        lambda data: styles_moved(data, target="/word/long.xml", part="word/long.xml"),
+        "too_long",
+    ),
+    "document too long behind a missing target": (
+        document_behind_a_missing_target,
+        "too_long",
+    ),
+    "relationships too long": (relationships_padded, "too_long"),
+    "content types too long": (content_types_padded, "too_long"),
+    "relationships in markup compatibility": (
+        relationships_in_alternate_content,
+        "alternate_content",
+    ),
 }
 
 
@@ -483,6 +856,66 @@ class HostileFileTests:
         assert parsed == []
         assert nothing_stored(settings)
 
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda data: data,
+            lambda data: styles_moved(data, target="/word/s.xml", part="word/s.xml"),
+            lambda data: styles_moved(data, target="sub/s.xml", part="word/sub/s.xml"),
+            # A relationship in another namespace, which mammoth does not read.
+            lambda data: rezip(
+                data,
+                replace={
+                    "word/_rels/document.xml.rels": lambda content: content.replace(
+                        b"<Relationship ",
+                        b'<x:Relationship xmlns:x="urn:other" Id="x" Type="http://'
+                        b"schemas.openxmlformats.org/officeDocument/2006/"
+                        b'relationships/styles" Target="fontTable.xml"/>'
+                        b"<Relationship ",
+                        1,
+                    )
+                },
+            ),
+            # The first target is no part; the document moved to doc/main.xml.
+            lambda data: rezip(
+                document_behind_a_missing_target(data),
+                replace={
+                    "_rels/.rels": lambda content: content.replace(
+                        b'Target="word/document.xml"', b'Target="/doc/main.xml"'
+                    )
+                },
+                add={
+                    "doc/main.xml": zipfile.ZipFile(io.BytesIO(data)).read(
+                        "word/document.xml"
+                    )
+                },
+                drop={"word/document.xml"},
+            ),
+        ],
+        ids=["as made", "absolute", "relative folder", "namespace", "moved"],
+    )
+    def test_the_parts_counted_are_those_mammoth_parses(self, make, official_docx):
+        data = make(official_docx)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        relationships = {
+            name: reader._xml_part_check(archive, name, reader._RelationshipsReader())
+            for name in names
+            if name.endswith(".rels")
+        }
+        found = reader._parsed_parts(relationships, names=names)
+        mammoths = mammoth.docx._find_part_paths(
+            mammoth.zips.open_zip(io.BytesIO(data), "r")
+        )
+        assert found == {
+            "main": mammoths.main_document,
+            "comments": mammoths.comments,
+            "endnotes": mammoths.endnotes,
+            "footnotes": mammoths.footnotes,
+            "numbering": mammoths.numbering,
+            "styles": mammoths.styles,
+        }
+
     def test_the_default_limit_refuses_50_mb_before_reading_it(self, secretary):
         class Claims50MB:
             name = "大文件.docx"
@@ -506,46 +939,195 @@ class HostileFileTests:
 # .doc and .wps -------------------------------------------------------------------
 
 
-def fake_soffice(folder: Path, script: str) -> str:
-    path = folder / "soffice"
+OLE_DOC = reader.OLE_SIGNATURE + b"\0" * 512
+
+
+def fake_program(folder: Path, script: str, name: str = "soffice") -> str:
+    path = folder / name
     path.write_text("#!/bin/sh\n" + script)
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
     return str(path)
 
 
+def fake_soffice(folder: Path, script: str) -> str:
+    return fake_program(folder, script)
+
+
+def converting_soffice(folder: Path, docx: bytes) -> str:
+    """What soffice does with --convert-to docx --outdir OUT SOURCE."""
+    converted = folder / "converted.docx"
+    converted.write_bytes(docx)
+    return fake_soffice(
+        folder,
+        f'echo "$@" >> {folder / "soffice-calls"}\n'
+        'while [ "$1" != "--outdir" ]; do shift; done\n'
+        f'mkdir -p "$2" && cp {converted} "$2/$(basename "${{3%.*}}").docx"\n',
+    )
+
+
+def found(**programs):
+    """shutil.which finding these programs where given, the others as it does."""
+    return lambda name: programs[name] if name in programs else REAL_WHICH(name)
+
+
+FLAT_ODT = (
+    b'<?xml version="1.0"?><office:document xmlns:office="urn:oasis:names:tc:'
+    b'opendocument:xmlns:office:1.0" office:mimetype="application/vnd.oasis.'
+    b'opendocument.text"><office:body><office:text/></office:body></office:document>'
+)
+
+
 class LegacyFormatTests:
+    @pytest.fixture(autouse=True)
+    def own_temporary_folder(self, tmp_path, monkeypatch):
+        """The conversion lock of these tests their own, not the machine's."""
+        monkeypatch.setattr(reader.tempfile, "tempdir", str(tmp_path))
+
     def test_without_libreoffice_the_writer_is_asked_for_a_docx(
         self, secretary, monkeypatch
     ):
         monkeypatch.setattr(reader.shutil, "which", lambda name: None)
         with pytest.raises(ValidationError) as raised:
-            docx_read(docx_upload(reader.OLE_SIGNATURE + b"\0" * 512, name="案例.doc"))
+            docx_read(docx_upload(OLE_DOC, name="案例.doc"))
         assert raised.value.code == "legacy"
         assert ".docx" in raised.value.messages[0]
 
     def test_converted_by_libreoffice_where_it_is_installed(
         self, secretary, official_docx, tmp_path, monkeypatch
     ):
-        converted = tmp_path / "converted.docx"
-        converted.write_bytes(official_docx)
-        # What soffice does with --convert-to docx --outdir OUT SOURCE.
-        soffice = fake_soffice(
-            tmp_path,
-            'while [ "$1" != "--outdir" ]; do shift; done\n'
-            f'mkdir -p "$2" && cp {converted} "$2/$(basename "${{3%.*}}").docx"\n',
-        )
-        monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
-        reading = docx_read(
-            docx_upload(reader.OLE_SIGNATURE + b"\0" * 512, name="案例.wps")
-        )
+        soffice = converting_soffice(tmp_path, official_docx)
+        monkeypatch.setattr(reader.shutil, "which", found(soffice=soffice))
+        reading = docx_read(docx_upload(OLE_DOC, name="案例.wps"))
         assert reading.title == "党建引领新篇章"
         assert len(reading.notes) == 1
+
+    @pytest.mark.parametrize(
+        ("content", "name"),
+        [
+            (
+                b'<html><body><img src="http://127.0.0.1:9/x.png"></body></html>',
+                "案例.doc",
+            ),
+            (
+                b"{\\rtf1 {\\field{\\*\\fldinst INCLUDEPICTURE http://127.0.0.1:9/}}}",
+                "案例.doc",
+            ),
+            (FLAT_ODT, "案例.wps"),
+            (b"MIME-Version: 1.0\r\nContent-Type: multipart/related", "案例.doc"),
+        ],
+        ids=["HTML", "RTF", "flat ODT", "MHTML"],
+    )
+    def test_only_an_ole_file_named_doc_reaches_libreoffice(
+        self, content, name, secretary, official_docx, tmp_path, monkeypatch
+    ):
+        """LibreOffice would sniff these and fetch what they link to."""
+        soffice = converting_soffice(tmp_path, official_docx)
+        monkeypatch.setattr(reader.shutil, "which", found(soffice=soffice))
+        with pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(content, name=name))
+        assert raised.value.code == "not_docx"
+        # An OLE file under another name is not converted either.
+        with pytest.raises(ValidationError) as raised:
+            docx_read(docx_upload(OLE_DOC, name="案例.docx"))
+        assert raised.value.code == "encrypted_or_legacy"
+        assert not (tmp_path / "soffice-calls").exists()
+
+    @pytest.mark.parametrize("unshare_works", [True, False])
+    def test_libreoffice_runs_without_network_where_unshare_works(
+        self, unshare_works, secretary, official_docx, tmp_path, monkeypatch, caplog
+    ):
+        soffice = converting_soffice(tmp_path, official_docx)
+        calls = tmp_path / "unshare-calls"
+        # unshare -rn COMMAND...: runs COMMAND, or fails as where the kernel
+        # allows no user namespaces.
+        unshare = fake_program(
+            tmp_path,
+            f'echo "$@" >> {calls}\n'
+            + ('shift\nexec "$@"\n' if unshare_works else "exit 1\n"),
+            name="unshare",
+        )
+        monkeypatch.setattr(
+            reader.shutil, "which", found(soffice=soffice, unshare=unshare)
+        )
+        reader._without_network.cache_clear()
+        try:
+            with caplog.at_level(logging.WARNING, logger=reader.logger.name):
+                for _ in range(2):
+                    reading = docx_read(docx_upload(OLE_DOC, name="案例.doc"))
+        finally:
+            reader._without_network.cache_clear()
+        assert reading.title == "党建引领新篇章"
+        unshared = calls.read_text().splitlines()
+        soffice_calls = (tmp_path / "soffice-calls").read_text().splitlines()
+        assert len(soffice_calls) == 2
+        # Tried once per process.
+        assert unshared[0] == "-rn true"
+        if unshare_works:
+            assert unshared[1:] == [f"-rn {soffice} {call}" for call in soffice_calls]
+            assert "unshare" not in caplog.text
+        else:
+            assert unshared == ["-rn true"]
+            assert "unshare -rn does not work here" in caplog.text
+
+    def test_a_real_conversion_fetches_nothing(self, secretary, tmp_path, monkeypatch):
+        """A .doc linking a picture on a server, converted by LibreOffice: with
+        the network the picture is fetched; here it is not."""
+        soffice = REAL_WHICH("soffice")
+        if soffice is None:
+            service_missing("LibreOffice (soffice) is not installed")
+        if not reader._without_network():
+            pytest.skip("unshare -rn does not work on this machine")
+        fetched = []
+
+        class Listener(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                fetched.append(self.path)
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Listener)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            legacy = real_doc_linking(
+                soffice, tmp_path, f"http://127.0.0.1:{server.server_port}/linked.png"
+            )
+            fetched.clear()  # LibreOffice fetched it while making the .doc
+            with pytest.raises(ValidationError) as raised:
+                docx_read(docx_upload(legacy, name="案例.doc"))
+            # LibreOffice keeps the picture a link, which the checks refuse.
+            assert raised.value.code == "external"
+            assert fetched == []
+            monkeypatch.setattr(reader, "_without_network", lambda: ())
+            with pytest.raises(ValidationError):
+                docx_read(docx_upload(legacy, name="案例.doc"))
+            assert fetched == ["/linked.png"]
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def test_one_conversion_at_a_time(
+        self, secretary, official_docx, tmp_path, monkeypatch
+    ):
+        soffice = converting_soffice(tmp_path, official_docx)
+        monkeypatch.setattr(reader.shutil, "which", found(soffice=soffice))
+        monkeypatch.setattr(reader, "CONVERT_WAIT_SECONDS", 0.3)
+        with (tmp_path / reader.CONVERT_LOCK_NAME).open("w") as running:
+            fcntl.flock(running, fcntl.LOCK_EX)  # another worker converting
+            with pytest.raises(ValidationError) as raised:
+                docx_read(docx_upload(OLE_DOC, name="案例.doc"))
+        assert raised.value.code == "convert_busy"
+        assert not (tmp_path / "soffice-calls").exists()
+        reading = docx_read(docx_upload(OLE_DOC, name="案例.doc"))
+        assert reading.title == "党建引领新篇章"
 
     def test_a_real_doc_file_through_libreoffice(
         self, secretary, official_docx, tmp_path
     ):
         """The same article saved as .doc by LibreOffice itself, then imported."""
-        soffice = reader.shutil.which("soffice")
+        soffice = REAL_WHICH("soffice")
         if soffice is None:
             service_missing("LibreOffice (soffice) is not installed")
         (tmp_path / "案例.docx").write_bytes(official_docx)
@@ -578,20 +1160,59 @@ class LegacyFormatTests:
 
     def test_a_conversion_that_hangs_is_stopped(self, secretary, tmp_path, monkeypatch):
         soffice = fake_soffice(tmp_path, "exec sleep 30\n")
-        monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
+        monkeypatch.setattr(reader.shutil, "which", found(soffice=soffice))
         monkeypatch.setattr(reader, "CONVERT_SECONDS", 0.3)
         with pytest.raises(ValidationError) as raised:
-            docx_read(docx_upload(reader.OLE_SIGNATURE + b"\0" * 512, name="案例.doc"))
+            docx_read(docx_upload(OLE_DOC, name="案例.doc"))
         assert raised.value.code == "convert_timeout"
 
     def test_a_conversion_that_makes_nothing_is_refused(
         self, secretary, tmp_path, monkeypatch
     ):
         soffice = fake_soffice(tmp_path, "exit 1\n")
-        monkeypatch.setattr(reader.shutil, "which", lambda name: soffice)
+        monkeypatch.setattr(reader.shutil, "which", found(soffice=soffice))
         with pytest.raises(ValidationError) as raised:
-            docx_read(docx_upload(b"{\\rtf1 not really}", name="案例.doc"))
+            docx_read(docx_upload(OLE_DOC, name="案例.doc"))
         assert raised.value.code == "convert_failed"
+
+
+def real_doc_linking(soffice: str, folder: Path, address: str) -> bytes:
+    """A Word 97–2003 file, made by LibreOffice, whose picture is a link to
+    `address` (an INCLUDEPICTURE field), as a .doc can hold one."""
+    (folder / "linked.fodt").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+        'office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:svg="urn:oasis:names:'
+        'tc:opendocument:xmlns:svg-compatible:1.0" office:version="1.2" '
+        'office:mimetype="application/vnd.oasis.opendocument.text"><office:body>'
+        "<office:text><text:p>一、总体情况</text:p><text:p>"
+        '<draw:frame draw:name="picture" svg:width="2cm" svg:height="2cm">'
+        f'<draw:image xlink:href="{address}" xlink:type="simple" '
+        'xlink:show="embed" xlink:actuate="onLoad"/></draw:frame></text:p>'
+        "<text:p>正文。</text:p></office:text></office:body></office:document>",
+        encoding="utf-8",
+    )
+    subprocess.run(  # noqa: S603 - LibreOffice on a file the test wrote
+        [
+            soffice,
+            f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "doc",
+            "--outdir",
+            str(folder / "doc"),
+            str(folder / "linked.fodt"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env={"HOME": str(folder), "PATH": os.environ["PATH"]},
+    )
+    legacy = (folder / "doc" / "linked.doc").read_bytes()
+    assert legacy.startswith(reader.OLE_SIGNATURE)
+    return legacy
 
 
 # The management command ----------------------------------------------------------
@@ -747,6 +1368,49 @@ class ImportViewTests:
         assert response.status_code == 302
         draft.refresh_from_db()
         assert draft.title == "党建引领新篇章" and draft.version == 2
+
+    def test_on_a_draft_lead_and_body_always_come_from_the_document(self, secretary):
+        """The title and the tagline only where it has them, as the form says."""
+        draft = CaseFactory(
+            branch=secretary.memberships.get().branch,
+            title="原来的标题",
+            tagline="原来的副标题",
+            lead="原来的导语。",
+            body="<p>原来的正文。</p>",
+        )
+
+        def sections_only(document):
+            bold(document, "一、基本情况")
+            document.add_paragraph("支部现有党员二十名。")
+
+        client = signed_in(secretary)
+        url = reverse("submissions:case_update", args=[draft.pk])
+        response = import_post(client, url, docx_bytes(sections_only))
+        with translation.override(response.headers["Content-Language"]):
+            says = translation.gettext(
+                "The lead and the body in the form are always replaced by the "
+                "document's: they are one text, the lead being what comes before "
+                "the first section. The title and the tagline are replaced only "
+                "where the document has them."
+            )
+        assert says in unescape(response.content.decode())
+        form = response.context["form"]
+        assert (form["title"].value(), form["tagline"].value()) == (
+            "原来的标题",
+            "原来的副标题",
+        )
+        # No old lead above the new body.
+        assert form["lead"].value() == ""
+        assert tags(form["body"].value(), "h2") == ["一、基本情况"]
+
+        client.post(url, {**form_values(form), "save": ""})
+        draft.refresh_from_db()
+        assert (draft.title, draft.tagline, draft.lead) == (
+            "原来的标题",
+            "原来的副标题",
+            "",
+        )
+        assert "原来的正文" not in draft.body
 
     def test_the_edit_conflict_rule_still_holds(self, secretary, official_docx):
         branch = secretary.memberships.get().branch
