@@ -7,10 +7,12 @@ Word, an imported .docx and a note typed into a textarea are stored alike:
 
 - a short line numbered 一、 is a section heading (h2), one numbered （一） or
   (一) a sub-heading (h3), however it was marked up: plain, bold, in a Word
-  heading style;
-- a paragraph with nothing to read goes; a paragraph broken by <br>, or text
-  without markup broken by line ends, becomes one paragraph per line; spaces
-  typed at a paragraph's start as its indent go (the stylesheet indents);
+  heading style; but 一、二季度… counts numbers and is no heading;
+- a paragraph with nothing to read goes, and formatting around nothing but
+  such paragraphs with it; a paragraph broken by <br>, at any depth, or text
+  without markup broken by line ends, becomes one paragraph per line, a
+  heading one heading per line; spaces typed at a paragraph's start as its
+  indent go (the stylesheet indents);
 - nothing else. No other character a reader sees changes, 一是… points and a
   bold run-in phrase stay as they were, and tables, lists and figures are
   left as they came.
@@ -45,6 +47,10 @@ NUMERALS = "一二三四五六七八九十"
 SECTION_NUMBER = re.compile(rf"[{NUMERALS}]{{1,3}}、")
 SUBSECTION_NUMBER = re.compile(rf"[（(][{NUMERALS}]{{1,3}}[）)]")
 NUMBER_STARTS = frozenset(NUMERALS + "（(")
+# What follows a section number and starts with the next number is a list of
+# numbers, not a title: 一、二季度… (the first and second quarters), 三、四季度….
+NUMERAL_RUN = re.compile(rf"[{NUMERALS}]+")
+DIGIT_VALUES = {numeral: value for value, numeral in enumerate(NUMERALS[:9], 1)}
 # What an indent is typed with: ASCII spaces, no-break and ideographic spaces.
 INDENT = " \t\n\f\r\u00a0\u3000"
 
@@ -80,8 +86,10 @@ VOID_TAGS = frozenset(
     }
 )
 # Raw text elements: the tokenizer reads them up to their own end tag. These
-# never show their text (the sanitiser drops them with it; a <title> belongs
-# to the document, not its body) ...
+# never show their text here: the sanitiser drops the first three with it,
+# and a <title> is dropped by our choice (it names the document Word copied
+# the text from, it is not body text; the sanitiser alone would keep its
+# text in the paragraph) ...
 DROPPED_RAW_TAGS = frozenset({"script", "style", "iframe", "title"})
 # ... and these show it as text once the sanitiser removes the tag.
 TEXT_RAW_TAGS = frozenset(
@@ -648,6 +656,15 @@ def _mark(element: _Element) -> None:
             element.has_break = True
 
 
+def _remark(element: _Element) -> None:
+    """`element`'s notes again, from its children's, once they changed."""
+    element.has_block = any(_is_block(child) for child in element.children)
+    element.has_break = any(
+        not isinstance(child, str) and (child.tag == "br" or child.has_break)
+        for child in element.children
+    )
+
+
 def _is_block(node) -> bool:
     return not isinstance(node, str) and (
         node.tag in BLOCK_TAGS or node.tag in TABLE_PARTS or node.has_block
@@ -699,10 +716,13 @@ def _split_lines(nodes: list, budget: _Budget) -> list[list]:
             for index, part in enumerate(_split_lines(node.children, budget)):
                 if index:
                     lines.append([])
+                # A side of the break with nothing of this element's gets no
+                # copy: an empty <strong> would be left after 一、标题<br>.
+                if part:
                     budget.spend(node.markup_cost())
-                copy = node.copy_empty()
-                copy.children = part
-                lines[-1].append(copy)
+                    copy = node.copy_empty()
+                    copy.children = part
+                    lines[-1].append(copy)
         else:
             lines[-1].append(node)
     return lines
@@ -758,6 +778,30 @@ def _visible(nodes: list) -> tuple[str, bool]:
     return "".join(parts), has_image
 
 
+def _numeral_value(numeral: str) -> int | None:
+    """What 一 … 九十九 count to; None for anything else (十十, 二三)."""
+    if len(numeral) == 1:
+        return DIGIT_VALUES.get(numeral, 10 if numeral == "十" else None)
+    tens, ten, units = numeral.partition("十")
+    if not ten or "十" in units or len(tens) > 1 or len(units) > 1:
+        return None
+    if (tens and tens not in DIGIT_VALUES) or (units and units not in DIGIT_VALUES):
+        return None
+    return DIGIT_VALUES.get(tens, 1) * 10 + DIGIT_VALUES.get(units, 0)
+
+
+def _counts_on(number: str, rest: str) -> bool:
+    """Whether `rest` starts with the number after `number`: 一、二季度 is the
+    first and second quarters, while 一、三措并举 is a heading."""
+    value = _numeral_value(number)
+    following = NUMERAL_RUN.match(rest)
+    return (
+        value is not None
+        and following is not None
+        and _numeral_value(following.group()) == value + 1
+    )
+
+
 def _numbered_level(text: str) -> int | None:
     """2 or 3 when `text` is a heading by the official numbering, else None."""
     text = text.strip(INDENT)
@@ -767,10 +811,15 @@ def _numbered_level(text: str) -> int | None:
         or not SENTENCE_PUNCTUATION.isdisjoint(text)
     ):
         return None
-    for pattern, level in ((SECTION_NUMBER, 2), (SUBSECTION_NUMBER, 3)):
-        number = pattern.match(text)
-        if number and text[number.end() :].strip(INDENT):
-            return level
+    section = SECTION_NUMBER.match(text)
+    if section:
+        rest = text[section.end() :].lstrip(INDENT)
+        if rest and not _counts_on(section.group()[:-1], rest):
+            return 2
+        return None
+    subsection = SUBSECTION_NUMBER.match(text)
+    if subsection and text[subsection.end() :].strip(INDENT):
+        return 3
     return None
 
 
@@ -819,14 +868,43 @@ def _paragraph(nodes: list, *, headings: bool):
     return _Element("p", children=nodes)
 
 
-def _heading_block(element: _Element, default_level: int):
-    """A heading the writer marked as one, at its number's level if it has one."""
-    nodes = element.children
-    _strip_indent(nodes)
-    text, has_image = _visible(nodes)
-    if not text.strip(INDENT) and not has_image:
-        return None
-    return _heading(nodes, _numbered_level(text) or default_level)
+def _heading_lines(nodes: list, default_level: int, budget: _Budget) -> list:
+    """Text the writer marked as a heading, a heading per line, each at its
+    number's level if it has one: Word's 一、总体情况<br>（一）基本情况 in one
+    heading style is a heading and its sub-heading."""
+    made = []
+    for line in _split_lines(nodes, budget):
+        _strip_indent(line)
+        text, has_image = _visible(line)
+        if text.strip(INDENT) or has_image:
+            made.append(_heading(line, _numbered_level(text) or default_level))
+    return made
+
+
+def _heading_block(
+    element: _Element, default_level: int, *, headings: bool, budget: _Budget
+):
+    """A heading element or Word heading paragraph, normalised.
+
+    Only unclosed or odd markup puts blocks inside a heading (<h1><o:p><h1>,
+    <h2><div>); written out, a heading inside a heading does not read back
+    the same, so such blocks come out after the heading's text, normalised
+    as blocks.
+    """
+    if not element.has_block:
+        return _heading_lines(element.children, default_level, budget)
+    made: list = []
+    text: list = []
+    for node in [*element.children, None]:
+        if node is not None and not _is_block(node):
+            text.append(node)
+            continue
+        made.extend(_heading_lines(text, default_level, budget))
+        text = []
+        if node is not None:
+            holder = _Element("#root", children=[node])
+            made.extend(_normalise_children(holder, headings=headings, budget=budget))
+    return made
 
 
 def _normalise_children(element: _Element, *, headings: bool, budget: _Budget):
@@ -856,18 +934,23 @@ def _normalise_children(element: _Element, *, headings: bool, budget: _Budget):
         if tag == "p":
             word_level = _word_heading_level(child)
             if word_level:
-                made = _heading_block(child, word_level)
-                if made is not None:
-                    children.append(made)
+                children.extend(
+                    _heading_block(child, word_level, headings=headings, budget=budget)
+                )
                 continue
             for line in _split_lines(child.children, budget):
                 made = _paragraph(line, headings=headings)
                 if made is not None:
                     children.append(made)
         elif tag in HEADING_TAGS:
-            made = _heading_block(child, HEADING_LEVEL_OF_TAG[tag])
-            if made is not None:
-                children.append(made)
+            children.extend(
+                _heading_block(
+                    child,
+                    HEADING_LEVEL_OF_TAG[tag],
+                    headings=headings,
+                    budget=budget,
+                )
+            )
         elif tag not in LEFT_ALONE_TAGS:
             # A division, a quotation, formatting with blocks inside, or a
             # block the sanitiser unwraps: what is inside is text like any other.
@@ -879,7 +962,20 @@ def _normalise_children(element: _Element, *, headings: bool, budget: _Budget):
                 headings=headings and tag not in NO_HEADINGS_INSIDE,
                 budget=budget,
             )
-            children.append(child)
+            _remark(child)
+            if not child.has_block:
+                # Every block left inside shows something; with none left,
+                # and no text or image either, it goes as an empty paragraph
+                # does (<span><p>&nbsp;</p></span>, <div><p><br></p></div>).
+                text, has_image = _visible(child.children)
+                if not text.strip(INDENT) and not has_image:
+                    continue
+            if _is_block(child):
+                children.append(child)
+            else:
+                # Formatting whose blocks all went is inline now: it joins the
+                # text around it, as the next normalising would read it.
+                run.append(child)
         else:
             children.append(child)  # tables, lists, figures: as they came
     end_run()

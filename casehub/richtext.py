@@ -218,8 +218,24 @@ _RAW_TEXT_END = {
 }
 
 
+# What is stored may be longer than what was sent, by this factor: the
+# normaliser writes out the structure the text means, and the most it adds is
+# to plain text of one-character lines, "x\n" (2 bytes) becoming "<p>x</p>"
+# (8). A heading's <h2> adds 2 bytes to a paragraph of at least 14, a <br>
+# made a paragraph break 3 to its line of at least 5, the formatting copied
+# around it at most normalise.SPLIT_COST_PER_CHAR per character: less. Only
+# escaping on top of that ("&" written "&amp;") grows text more, and such text
+# is refused with both sizes.
+STORED_GROWTH = 4
+
+
 def _limit(name: str) -> int:
     return getattr(settings, name)
+
+
+def _size(html: str) -> int:
+    """The size of `html` in bytes, as it is sent and stored (UTF-8)."""
+    return len(html.encode("utf-8", "surrogatepass"))
 
 
 def _too_large(size: int, limit: int) -> ValidationError:
@@ -231,6 +247,23 @@ def _too_large(size: int, limit: int) -> ValidationError:
         ),
         code="richtext_too_large",
         params={"size": -(-size // 1024), "limit": limit // 1024},
+    )
+
+
+def _grows_too_large(size: int, stored: int, limit: int) -> ValidationError:
+    return ValidationError(
+        _(
+            "The text is too long once it is laid out: the %(size)s KB sent "
+            "become %(stored)s KB, with a paragraph for every line and special "
+            "characters written out, and at most %(limit)s KB can be stored. "
+            "Join short lines or shorten the text."
+        ),
+        code="richtext_too_large",
+        params={
+            "size": -(-size // 1024),
+            "stored": -(-stored // 1024),
+            "limit": limit // 1024,
+        },
     )
 
 
@@ -297,11 +330,15 @@ def richtext_bounds_check(html: str) -> None:
     than MAX_TAG_CHARS, and a bounded amount of formatting for the parser to
     reopen.
     """
+    _check_bounds(html, _limit("CASEHUB_RICHTEXT_MAX_BYTES"))
+
+
+def _check_bounds(html: str, max_bytes: int) -> None:
+    """richtext_bounds_check, with at most `max_bytes` bytes."""
     if not html:
         return
-    max_bytes = _limit("CASEHUB_RICHTEXT_MAX_BYTES")
-    if len(html) > max_bytes or len(html.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise _too_large(len(html.encode("utf-8", "surrogatepass")), max_bytes)
+    if len(html) > max_bytes or _size(html) > max_bytes:
+        raise _too_large(_size(html), max_bytes)
     max_depth = _limit("CASEHUB_RICHTEXT_MAX_DEPTH")
     # Each time the parser may reopen formatting it reopens at most what is
     # open; the sum over the text bounds the elements it can add. Well-formed
@@ -425,22 +462,37 @@ def richtext_clean(html: str) -> str:
 
     Every path that brings rich text in (forms, paste, import, admin) calls
     this, so they all store the same thing. The bounds are checked before the
-    normaliser parses anything, and again by sanitize_html on what it made.
+    normaliser parses anything, and again on what is to be stored.
+
+    The size limit is on what was sent, and the refusal says that size; what
+    is stored may be up to STORED_GROWTH times the limit, the normaliser's
+    own growth. Stored text comes back here at every save of its row (a case
+    is saved at every step of its review), so text beyond the limit but
+    within that growth passes when cleaning leaves it as it is: it is what
+    was stored. What a form receives is held to the limit by
+    validate_richtext.
     """
     global _last_cleaned
     if not html:
         return ""
-    key = (
-        html,
-        settings.MEDIA_URL,
-        _limit("CASEHUB_RICHTEXT_MAX_BYTES"),
-        _limit("CASEHUB_RICHTEXT_MAX_DEPTH"),
-    )
+    max_bytes = _limit("CASEHUB_RICHTEXT_MAX_BYTES")
+    key = (html, settings.MEDIA_URL, max_bytes, _limit("CASEHUB_RICHTEXT_MAX_DEPTH"))
     last = _last_cleaned  # one read: another thread may replace it
     if last and last[0] == key:
         return last[1]
-    richtext_bounds_check(html)
-    cleaned = sanitize_html(normalise_html(html))
+    stored_max = STORED_GROWTH * max_bytes
+    size = _size(html)
+    if len(html) > stored_max or size > stored_max:
+        raise _too_large(size, max_bytes)
+    _check_bounds(html, max_bytes if size <= max_bytes else stored_max)
+    cleaned = _clean(normalise_html(html))
+    if cleaned != html:
+        if size > max_bytes:
+            raise _too_large(size, max_bytes)
+        stored = _size(cleaned)
+        if stored > stored_max:
+            raise _grows_too_large(size, stored, stored_max)
+        _check_bounds(cleaned, stored_max)
     _last_cleaned = (key, cleaned)
     return cleaned
 
@@ -448,7 +500,13 @@ def richtext_clean(html: str) -> str:
 def validate_richtext(value: str) -> None:
     """Form and model field validator: the text can be cleaned and stored.
 
-    Through the normaliser too: what it makes of the text (a paragraph per
-    line, say) is what has to be within the bounds when it is saved.
+    What is sent is at most CASEHUB_RICHTEXT_MAX_BYTES, checked before any
+    parsing, even when it is already as it would be stored: only stored text
+    may be larger, and stored text sent again is sent. What the normaliser
+    makes of it (a paragraph per line, say) has to be within the bounds of
+    stored text.
     """
+    max_bytes = _limit("CASEHUB_RICHTEXT_MAX_BYTES")
+    if value and (len(value) > max_bytes or _size(value) > max_bytes):
+        raise _too_large(_size(value), max_bytes)
     richtext_clean(value)

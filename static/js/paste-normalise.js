@@ -1,10 +1,11 @@
 // What is pasted into the case editor, shown at once as the server will store
 // it: lines numbered 一、 become headings (level 2), lines numbered （一） or
 // (一) sub-headings (level 3); a paragraph broken by line breaks becomes one
-// paragraph per line; empty paragraphs and typed indents go. The server
-// (casehub/normalise.py) does the same on every save and stays the authority;
-// this only spares the writer a surprise. The rules are the server's, kept
-// short: a heading has at most 40 characters and no 。！？； in it.
+// paragraph per line, a heading one heading per line; empty paragraphs and
+// typed indents go. The server (casehub/normalise.py) does the same on every
+// save and stays the authority; this only spares the writer a surprise. The
+// rules are the server's, kept short: a heading has at most 40 characters and
+// no 。！？； in it, and 一、二季度… is no heading but a count of numbers.
 //
 // Only CKEditor 5's public API is used: the ClipboardPipeline plugin's
 // inputTransformation event (after Paste from Office has done its work) and
@@ -13,7 +14,8 @@
   "use strict";
 
   const NUMERALS = "一二三四五六七八九十";
-  const SECTION = new RegExp("^[" + NUMERALS + "]{1,3}、");
+  const SECTION = new RegExp("^([" + NUMERALS + "]{1,3})、");
+  const NUMERAL_RUN = new RegExp("^[" + NUMERALS + "]+");
   const SUBSECTION = new RegExp("^[（(][" + NUMERALS + "]{1,3}[）)]");
   const SENTENCE = /[。！？；!?;]/;
   const INDENT_CHARS = " \t\n\f\r\u00a0\u3000";
@@ -22,6 +24,8 @@
   const UNWRAPPED_IN_HEADINGS = "b, strong, span, font";
   const LEFT_ALONE = "table, ul, ol, blockquote, figure, li";
   const BLOCKS = "p, div, h1, h2, h3, h4, h5, h6, table, ul, ol, blockquote, figure, section";
+  // What the server never splits or searches: its content is not text.
+  const OPAQUE = "svg, math, template, object";
 
   function isBlank(text) {
     for (const char of text) {
@@ -32,18 +36,40 @@
     return true;
   }
 
+  // What 一 … 九十九 count to; 0 for anything else (十十, 二三).
+  function numeralValue(numeral) {
+    const digit = (char) => NUMERALS.indexOf(char) + 1;
+    const parts = numeral.split("十");
+    if (parts.length === 1) {
+      return numeral.length === 1 ? digit(numeral) : 0;
+    }
+    const [tens, units] = parts;
+    if (parts.length > 2 || tens.length > 1 || units.length > 1) {
+      return 0;
+    }
+    return (tens ? digit(tens) : 1) * 10 + (units ? digit(units) : 0);
+  }
+
+  // 一、二季度 is the first and second quarters, not a heading: what follows
+  // the number starts with the next number. 一、三措并举 is a heading.
+  function countsOn(number, rest) {
+    const following = rest.match(NUMERAL_RUN);
+    const value = numeralValue(number);
+    return Boolean(value && following) && numeralValue(following[0]) === value + 1;
+  }
+
   function headingLevel(text) {
     const line = text.replace(LEADING_INDENT, "").replace(/[ \t\n\f\r\u00a0\u3000]+$/, "");
     if (Array.from(line).length > HEADING_MAX_CHARS || SENTENCE.test(line)) {
       return 0;
     }
-    for (const [pattern, level] of [[SECTION, 2], [SUBSECTION, 3]]) {
-      const number = line.match(pattern);
-      if (number && !isBlank(line.slice(number[0].length))) {
-        return level;
-      }
+    const section = line.match(SECTION);
+    if (section) {
+      const rest = line.slice(section[0].length).replace(LEADING_INDENT, "");
+      return rest && !countsOn(section[1], rest) ? 2 : 0;
     }
-    return 0;
+    const subsection = line.match(SUBSECTION);
+    return subsection && !isBlank(line.slice(subsection[0].length)) ? 3 : 0;
   }
 
   // Removes the spaces a line starts with, up to its first visible thing.
@@ -65,23 +91,50 @@
     }
   }
 
-  // A paragraph cut at its own line breaks (those directly inside it).
-  function splitAtBreaks(paragraph) {
-    if (!paragraph.querySelector(":scope > br")) {
-      return [paragraph];
-    }
-    const lines = [];
-    let line = paragraph.ownerDocument.createElement("p");
-    for (const child of Array.from(paragraph.childNodes)) {
-      if (child.nodeName === "BR") {
-        lines.push(line);
-        line = paragraph.ownerDocument.createElement("p");
+  function hasBreak(node) {
+    return node.nodeType === Node.ELEMENT_NODE && !node.matches(OPAQUE)
+      && Boolean(node.querySelector("br"));
+  }
+
+  // `nodes` cut at every <br> inside them, however deep, the formatting
+  // around a break copied to both sides of it (the server's _split_lines).
+  // A side with nothing of an element's gets no copy of it.
+  function splitNodes(nodes) {
+    const lines = [[]];
+    for (const node of nodes) {
+      if (node.nodeName === "BR") {
+        lines.push([]);
+      } else if (hasBreak(node)) {
+        splitNodes(Array.from(node.childNodes)).forEach((part, index) => {
+          if (index) {
+            lines.push([]);
+          }
+          if (part.length) {
+            const copy = node.cloneNode(false);
+            copy.append(...part);
+            lines[lines.length - 1].push(copy);
+          }
+        });
       } else {
-        line.appendChild(child);
+        lines[lines.length - 1].push(node);
       }
     }
-    lines.push(line);
-    paragraph.replaceWith(...lines);
+    return lines;
+  }
+
+  // A block cut at its line breaks: a division into paragraphs, a paragraph
+  // or a heading into copies of it (a Word heading style is in its class).
+  function splitAtBreaks(block) {
+    if (!block.querySelector("br")) {
+      return [block];
+    }
+    const lines = splitNodes(Array.from(block.childNodes)).map((nodes) => {
+      const line = block.tagName === "DIV"
+        ? block.ownerDocument.createElement("p") : block.cloneNode(false);
+      line.append(...nodes);
+      return line;
+    });
+    block.replaceWith(...lines);
     return lines;
   }
 
@@ -111,9 +164,7 @@
       if (!block.isConnected || block.closest(LEFT_ALONE) || block.querySelector(BLOCKS)) {
         continue;
       }
-      const lines = block.tagName === "P" || block.tagName === "DIV"
-        ? splitAtBreaks(block) : [block];
-      lines.forEach(normaliseLine);
+      splitAtBreaks(block).forEach(normaliseLine);
     }
     return page.body.innerHTML;
   }

@@ -14,7 +14,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from casehub import normalise
+from casehub import normalise, richtext
 from casehub.normalise import normalise_html
 from casehub.richtext import richtext_clean, sanitize_html
 from submissions.models import Case, Membership
@@ -411,6 +411,96 @@ ROWS = [
             '<img src="/media/uploads/b.png"',
         ],
     ),
+    (
+        "heading-and-sub-heading-broken-inside-a-word-span",
+        "<p><span>一、总体情况<br>（一）基本情况</span></p>",
+        [("h2", "一、总体情况"), ("h3", "（一）基本情况")],
+        ["<h2>一、总体情况</h2><h3>（一）基本情况</h3>"],
+    ),
+    (
+        "heading-elements-broken-by-line-breaks",
+        "<h2>一、总体情况<br>（一）基本情况</h2>"
+        "<p class=MsoHeading2>典型经验<br>（二）主要做法</p>"
+        "<p style='mso-outline-level:1'><b>工作体会<br></b></p>",
+        [
+            ("h2", "一、总体情况"),
+            ("h3", "（一）基本情况"),
+            ("h3", "典型经验"),
+            ("h3", "（二）主要做法"),
+            ("h2", "工作体会"),
+        ],
+        ["<h2>一、总体情况</h2><h3>（一）基本情况</h3><h3>典型经验</h3>"],
+    ),
+    (
+        "blocks-inside-a-heading",
+        "<h1><o:p>一、总体情况<h1>（一）基本情况</h1></o:p></h1>"
+        "<h2>工作体会<div>正文。</div></h2>",
+        [
+            ("h2", "一、总体情况"),
+            ("h3", "（一）基本情况"),
+            ("h2", "工作体会"),
+            ("p", "正文。"),
+        ],
+        [],
+    ),
+    (
+        "bold-heading-broken-inside-its-bold",
+        "<p><strong>一、总体情况<br></strong>正文。</p>",
+        [("h2", "一、总体情况"), ("p", "正文。")],
+        ["<h2>一、总体情况</h2><p>正文。</p>"],
+    ),
+    (
+        "span-around-an-empty-paragraph",
+        "<span><p>&nbsp;</p></span><p>正文。</p>",
+        [("p", "正文。")],
+        ["<p>正文。</p>"],
+    ),
+    (
+        "bold-around-an-empty-paragraph",
+        "<strong><p>&nbsp;</p></strong><p>正文。</p>",
+        [("p", "正文。")],
+        ["<p>正文。</p>"],
+    ),
+    (
+        "link-around-an-empty-paragraph",
+        '<a href="/x"><p>&nbsp;</p></a><p>正文。</p>',
+        [("p", "正文。")],
+        ["<p>正文。</p>"],
+    ),
+    (
+        "formatting-around-empty-blocks-before-text",
+        "<span><div><p><br></p></div></span>正文<b><div>　</div></b>",
+        [("p", "正文")],
+        ["<p>正文</p>"],
+    ),
+    (
+        "first-and-second-quarters-are-no-heading",
+        "<p>一、二季度完成率达95%</p>",
+        [("p", "一、二季度完成率达95%")],
+        [],
+    ),
+    (
+        "third-and-fourth-quarters-are-no-heading",
+        "<p><b>三、四季度工作安排</b></p>",
+        [("p", "三、四季度工作安排")],
+        ["<p><b>三、四季度工作安排</b></p>"],
+    ),
+    (
+        "first-and-second-prizes-are-no-heading",
+        "<p>一、二等奖名单</p>",
+        [("p", "一、二等奖名单")],
+        [],
+    ),
+    (
+        "a-numeral-out-of-sequence-starts-a-heading",
+        "<p>一、三措并举促发展</p><p>一、二十大精神进基层</p><p>十、十一月工作</p>",
+        [
+            ("h2", "一、三措并举促发展"),
+            ("h2", "一、二十大精神进基层"),
+            ("p", "十、十一月工作"),
+        ],
+        [],
+    ),
 ]
 
 
@@ -474,6 +564,11 @@ class NormaliseTests:
         title = "一、" + "字" * (normalise.HEADING_MAX_CHARS - 2)
         assert normalise_html(f"<p>{title}</p>") == f"<h2>{title}</h2>"
         assert normalise_html(f"<p>{title}字</p>") == f"<p>{title}字</p>"
+
+    def test_a_title_goes_with_its_text_by_the_normalisers_choice(self):
+        # It names the document Word copied from; the sanitiser would keep it.
+        assert sanitize_html("<p>a<title>重要</title>b</p>") == "<p>a重要b</p>"
+        assert richtext_clean("<p>a<title>重要</title>b</p>") == "<p>ab</p>"
 
     def test_cleaning_is_the_same_for_text_the_normaliser_leaves(self):
         html = '<p>正文<a href="https://example.org/?a=1&copy=2">x</a></p>'
@@ -560,7 +655,10 @@ class NormaliseBoundsTests:
         assert normalise_html(few).count("<p>") == 2
 
     def test_bounds_are_checked_before_the_normaliser_parses(self, settings):
-        too_long = "<p>字</p>" * (settings.CASEHUB_RICHTEXT_MAX_BYTES // 10 + 1)
+        # Beyond what may be stored: text within that comes back unchanged
+        # when it is stored text, which only the normaliser can tell.
+        stored_max = richtext.STORED_GROWTH * settings.CASEHUB_RICHTEXT_MAX_BYTES
+        too_long = "<p>字</p>" * (stored_max // 10 + 1)
         with mock.patch("casehub.richtext.normalise_html") as normaliser:
             with pytest.raises(ValidationError):
                 richtext_clean(too_long)

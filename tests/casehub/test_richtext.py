@@ -4,7 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from casehub.richtext import media_path, richtext_bounds_check, sanitize_html
+from casehub.richtext import (
+    media_path,
+    richtext_bounds_check,
+    richtext_clean,
+    sanitize_html,
+    validate_richtext,
+)
 
 HOSTILE = [
     "<script>alert(1)</script><p>正文</p>",
@@ -229,3 +235,65 @@ class MediaImageTests:
     def test_an_image_of_ours_keeps_working(self, src, kept):
         cleaned = sanitize_html(f'<img src="{src}">')
         assert cleaned == f'<img src="{kept}">'
+
+
+class RichTextCleanSizeTests:
+    """The size limit is on what was sent; the normaliser may make it longer."""
+
+    def test_plain_lines_within_the_limit_are_stored_as_paragraphs(self, settings):
+        sent = "x\n" * 128000  # 250 KB, a paragraph of 8 bytes for every 2
+        assert len(sent.encode()) <= settings.CASEHUB_RICHTEXT_MAX_BYTES
+        validate_richtext(sent)
+        assert richtext_clean(sent) == "<p>x</p>" * 128000  # 1000 KB
+
+    def test_numbered_lines_within_the_limit_are_stored_as_headings(self, settings):
+        sent = "<p>一、标题</p>" * (140000 // len("<p>一、标题</p>"))
+        assert len(sent.encode()) <= settings.CASEHUB_RICHTEXT_MAX_BYTES
+        validate_richtext(sent)
+        stored = richtext_clean(sent)
+        assert stored == sent.replace("p>", "h2>")
+        assert len(stored.encode()) > settings.CASEHUB_RICHTEXT_MAX_BYTES
+
+    @pytest.mark.parametrize(
+        "sent", ["x\n" * 2000, "<p>一、标题</p>" * 210], ids=["plain", "numbered"]
+    )
+    def test_stored_text_beyond_the_limit_is_cleaned_again(self, settings, sent):
+        # A case is saved, and its body cleaned, at every step of its review;
+        # sent again through a form it counts as sent.
+        settings.CASEHUB_RICHTEXT_MAX_BYTES = 4 * 1024
+        validate_richtext(sent)
+        stored = richtext_clean(sent)
+        assert len(stored.encode()) > settings.CASEHUB_RICHTEXT_MAX_BYTES
+        assert richtext_clean(stored) == stored
+        with pytest.raises(ValidationError) as refused:
+            validate_richtext(stored)
+        assert refused.value.code == "richtext_too_large"
+
+    @pytest.mark.parametrize(
+        "sent, normalised",
+        [
+            ("x\n" * 132100, True),
+            ("<p>一、标题</p>" * 13906, True),
+            ("<p>正文。</p>" * 17000, False),
+        ],
+        ids=["plain-lines", "numbered-lines", "text-the-normaliser-leaves"],
+    )
+    def test_the_refusal_says_the_size_sent(self, settings, sent, normalised):
+        size = len(sent.encode())
+        assert size > settings.CASEHUB_RICHTEXT_MAX_BYTES
+        # Text the normaliser leaves may be stored text cleaned again.
+        for check in [validate_richtext, richtext_clean][: 2 if normalised else 1]:
+            with translation.override("en"), pytest.raises(ValidationError) as refused:
+                check(sent)
+            assert refused.value.code == "richtext_too_large"
+            message = refused.value.messages[0]
+            assert f"too long: {-(-size // 1024)} KB with its formatting" in message
+            assert "at most 256 KB" in message
+
+    def test_growth_beyond_what_may_be_stored_is_refused_with_both_sizes(self):
+        sent = "&\n" * 131072  # 256 KB, written "<p>&amp;</p>": six times as long
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            validate_richtext(sent)
+        assert refused.value.code == "richtext_too_large"
+        assert "the 256 KB sent become 1536 KB" in refused.value.messages[0]
+        assert "at most 1024 KB can be stored" in refused.value.messages[0]

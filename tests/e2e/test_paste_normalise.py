@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from casehub.richtext import richtext_clean
-from tests.casehub.test_normalise import WORD, WPS
+from tests.casehub.test_normalise import ROWS, WORD, WPS, blocks
 
 pytestmark = [pytest.mark.browser]
 
@@ -20,6 +20,28 @@ PASTE = """([type, data]) => {
 }"""
 
 PLAIN = "一、总体要求\n\u3000\u3000正文第一段。\n（一）小标题\n正文第二段。"
+
+# Pasted as Word and WPS put them: (html, the blocks the server stores).
+SAME_AS_THE_SERVER = {
+    "break-inside-a-word-span": (
+        "<p><span>一、总体情况<br>（一）基本情况</span></p>",
+        [("h2", "一、总体情况"), ("h3", "（一）基本情况")],
+    ),
+    "break-inside-the-heading-bold": (
+        "<p><strong>一、总体情况<br></strong>正文。</p>",
+        [("h2", "一、总体情况"), ("p", "正文。")],
+    ),
+    "numbers-counted-on": (
+        "<p>一、二季度完成率达95%</p><p>三、四季度工作安排</p>"
+        "<p>一、二等奖名单</p><p>一、三措并举促发展</p>",
+        [
+            ("p", "一、二季度完成率达95%"),
+            ("p", "三、四季度工作安排"),
+            ("p", "一、二等奖名单"),
+            ("h2", "一、三措并举促发展"),
+        ],
+    ),
+}
 
 
 def editor_page(visitor):
@@ -69,4 +91,38 @@ class PasteNormaliseTests:
             "<h3>（一）小标题</h3><p>正文第二段。</p>"
         )
         assert data == expected == richtext_clean(PLAIN)
+        assert writer.errors == []
+
+    @pytest.mark.parametrize(
+        "html, expected", SAME_AS_THE_SERVER.values(), ids=SAME_AS_THE_SERVER.keys()
+    )
+    def test_what_the_editor_shows_is_what_the_server_stores(
+        self, demo_data, visitor, html, expected
+    ):
+        writer = editor_page(visitor)
+        data = writer.page.evaluate(PASTE, ["text/html", html])
+        stored = richtext_clean(html)
+        assert blocks(data) == expected == blocks(stored)
+        assert data == stored
+        assert richtext_clean(data) == data  # what the writer saves stays
+        assert writer.errors == []
+
+    def test_the_editors_normaliser_agrees_with_the_servers_on_every_row(
+        self, demo_data, visitor
+    ):
+        # What the editor makes of each row of the server's table is stored
+        # as the row itself is: the server agrees, or corrects it.
+        writer = editor_page(visitor)
+        rows = {name: html for name, html, *_expected in ROWS}
+        shown = writer.page.evaluate(
+            """(rows) => Object.fromEntries(Object.entries(rows).map(
+                ([name, html]) => [name, window.casehubPasteNormalise(html)]))""",
+            rows,
+        )
+        differ = {
+            name: (blocks(richtext_clean(shown[name])), blocks(richtext_clean(html)))
+            for name, html in rows.items()
+            if blocks(richtext_clean(shown[name])) != blocks(richtext_clean(html))
+        }
+        assert differ == {}
         assert writer.errors == []
