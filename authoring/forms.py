@@ -10,6 +10,7 @@ from campaigns.forms import CampaignChoiceField
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_accepting
 from casehub.images import image_clean
+from casehub.richtext import richtext_clean, validate_richtext
 from submissions.models import Branch, Case, Theme
 
 from .docx_import import legacy_conversion_available
@@ -170,3 +171,41 @@ class DocxImportForm(forms.Form):
             }
             accept = ".docx"
         field.widget.attrs["accept"] = accept
+
+
+class TextCheckForm(forms.Form):
+    """The text in the case form's boxes, checked unsaved (检查当前文本).
+
+    Bounded as the case is when it is saved: the fields' lengths, and the
+    body through the same rich-text bounds and cleaning, so the check reads
+    what saving would store.
+    """
+
+    title = forms.CharField(
+        label=_("Title"),
+        required=False,
+        max_length=Case._meta.get_field("title").max_length,
+    )
+    tagline = forms.CharField(
+        label=_("Tagline"),
+        required=False,
+        max_length=Case._meta.get_field("tagline").max_length,
+    )
+    lead = forms.CharField(
+        label=_("Lead paragraph"),
+        required=False,
+        max_length=settings.CASEHUB_RICHTEXT_MAX_BYTES,
+    )
+    body = forms.CharField(label=_("Body"), required=False, strip=False)
+
+    def first_error(self) -> str:
+        name, errors = next(iter(self.errors.items()))
+        return _("%(field)s: %(error)s") % {
+            "field": self.fields[name].label,
+            "error": errors[0],
+        }
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        validate_richtext(body)  # what was sent, held to the limit first
+        return richtext_clean(body)

@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CaseUpdateView.as_view(), name="case_update"),
     path("<int:pk>/preview/", views.CasePreviewView.as_view(), name="case_preview"),
     path(
+        "<int:pk>/text-check/",
+        views.CaseTextCheckView.as_view(),
+        name="case_text_check",
+    ),
+    path(
         "<int:pk>/revisions/<int:number>/",
         views.CaseRevisionView.as_view(),
         name="revision_detail",

@@ -18,6 +18,7 @@ from casehub.exceptions import CaseActionError, EditConflict, NotPermitted
 from casehub.templatetags.casehub import person
 from casehub.views import service_run
 from review import workflow
+from review.findings import finding_rows, findings_context
 from review.models import CaseEvent
 from review.selectors import case_timeline
 from review.workflow import case_resubmit, case_submit, case_withdraw
@@ -28,11 +29,12 @@ from submissions.selectors import (
     case_get_for_member,
     cases_for_member,
 )
+from textcheck.services import case_text_check
 
 from . import unsaved
 from .docx_import import docx_import
 from .filters import MyCaseFilter
-from .forms import CaseForm, CaseWithdrawForm, DocxImportForm
+from .forms import CaseForm, CaseWithdrawForm, DocxImportForm, TextCheckForm
 from .services import case_create, case_update, editor_image_store
 
 
@@ -319,8 +321,23 @@ class CaseUpdateView(ExpiredSessionSaveMixin, MemberCaseMixin, DocxImportMixin, 
             "case": case,
             "conflict_with": conflict_with,
             "docx_form": docx_form or DocxImportForm(),
+            "findings": finding_rows(_saved_text_check(case), id_prefix="finding"),
         }
         return render(self.request, self.template_name, context, status=status)
+
+
+def _saved_text_check(case: Case) -> dict:
+    """The text check of the draft as saved, not of a form bound to `case`
+    (validating a form writes what was posted onto its instance, unbounded
+    if it was refused for its size)."""
+    saved = Case.objects.only("title", "tagline", "lead", "body").get(pk=case.pk)
+    return _text_check(saved)
+
+
+def _text_check(text) -> dict:
+    return case_text_check(
+        title=text.title, tagline=text.tagline, lead=text.lead, body=text.body
+    )
 
 
 def _saved_redirect(request, case):
@@ -380,6 +397,46 @@ class CasePreviewView(MemberCaseMixin, DetailView):
 
     def get_object(self, queryset=None):
         return self.get_case()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        case = self.object
+        # The branch's last look before submitting: what the check finds in
+        # the text a reviewer is about to read.
+        if case.is_editable:
+            context.update(
+                findings_context(
+                    text=case, findings=_text_check(case), id_prefix="finding"
+                )
+            )
+        return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseTextCheckView(MemberCaseMixin, View):
+    """检查当前文本: the text check of what is in the form now, nothing saved."""
+
+    def post(self, request, pk):
+        self.get_case()
+        form = TextCheckForm(request.POST)
+        if not form.is_valid():
+            return JsonResponse({"error": form.first_error()}, status=400)
+        findings = finding_rows(
+            case_text_check(**form.cleaned_data), id_prefix="finding"
+        )
+        return JsonResponse(
+            {
+                "findings": [
+                    {
+                        **row.finding.as_dict(),
+                        "field": row.field,
+                        "field_label": row.field_label,
+                        "severity_label": row.severity_label,
+                    }
+                    for row in findings
+                ]
+            }
+        )
 
 
 class CaseRevisionView(MemberCaseMixin, DetailView):

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "submissions",
     "inbox",
     "campaigns",
+    "textcheck",
     "review",
     "showcase",
     "authoring",

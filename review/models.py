@@ -144,6 +144,7 @@ class CaseEvent(AppendOnlyModel):
         PUBLISH = "publish", _("Published")
         UNPUBLISH = "unpublish", _("Unpublished")
         EDIT = "edit", _("Edited")
+        OVERRIDE = "override", _("Finding overridden")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"

@@ -1,10 +1,18 @@
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from casehub import roles
 from submissions.models import Case, CaseRevision, Membership, overdue_q
+from textcheck.models import RevisionCheck, dictionary_version
+from textcheck.services import (
+    Finding,
+    case_text_check,
+    revision_findings,
+    revision_open_findings,
+)
 
+from .findings import by_field
 from .models import CaseEvent, ReviewStage
 
 PUBLISH_CODENAME = roles.PUBLISH.split(".")[1]
@@ -82,6 +90,91 @@ def case_timeline(*, case: Case) -> QuerySet[CaseEvent]:
         case.events.exclude(action=CaseEvent.Action.EDIT)
         .select_related("actor", "revision", "stage")
         .order_by("created_at", "pk")
+    )
+
+
+def _findings_read(revision: CaseRevision, *, version: int) -> list:
+    """(field, finding) pairs of `revision`, all of them, for a page.
+
+    The stored result while it is current. Otherwise (the worker has not run,
+    or the dictionary changed and the re-check has not reached it) the check
+    runs here and is not stored: a GET writes nothing (tests/security/
+    test_safe_methods.py), and the workflow's own `revision_check` stores it
+    when scheduling or publishing asks.
+    """
+    try:
+        check = revision.text_check
+    except RevisionCheck.DoesNotExist:
+        check = None
+    if check is not None and check.version == version:
+        return revision_findings(check)
+    now = case_text_check(
+        title=revision.title,
+        tagline=revision.tagline,
+        lead=revision.lead,
+        body=revision.body,
+    )
+    return [(field, finding) for field in now for finding in now[field]]
+
+
+def revision_findings_by_field(*, revision: CaseRevision) -> dict[str, list[Finding]]:
+    """Every finding of `revision`, overridden or not, by field."""
+    return by_field(_findings_read(revision, version=dictionary_version()))
+
+
+def _latest_revisions(case_ids) -> QuerySet[CaseRevision]:
+    newest = CaseRevision.objects.filter(case_id=OuterRef("case_id")).order_by(
+        "-number"
+    )
+    return (
+        CaseRevision.objects.filter(
+            case_id__in=case_ids, number=Subquery(newest.values("number")[:1])
+        )
+        .select_related("text_check")
+        .prefetch_related("finding_overrides")
+    )
+
+
+def cases_open_findings(*, cases) -> dict[int, list[tuple[str, Finding]]]:
+    """{case id: (field, finding) pairs} of each case's latest revision, minus
+    the findings an editor overrode.
+
+    The same few queries for any number of cases while their stored checks
+    are current (the editors' desk lists them all); a case whose check is
+    missing or older than the dictionary is checked as the page is made.
+    """
+    case_ids = [case.pk for case in cases]
+    found = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
+    version = dictionary_version()
+    for revision in _latest_revisions(case_ids):
+        overridden = {
+            (override.field, override.kind, override.term, override.start)
+            for override in revision.finding_overrides.all()
+        }
+        found[revision.case_id] = [
+            (field, finding)
+            for field, finding in _findings_read(revision, version=version)
+            if (field, *finding.key) not in overridden
+        ]
+    return found
+
+
+def case_open_finding_get(
+    *, case: Case, field: str, kind: str, term: str, start: int
+) -> Finding | None:
+    """The open finding of the case's latest revision a form names, if any."""
+    revision = case.revisions.order_by("-number").first()
+    if revision is None:
+        return None
+    return next(
+        (
+            finding
+            for candidate_field, finding in revision_open_findings(revision)
+            if candidate_field == field and finding.key == (kind, term, start)
+        ),
+        None,
     )
 
 

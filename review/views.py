@@ -18,6 +18,7 @@ from submissions.models import Case
 
 from .diff import revision_diff
 from .filters import ReviewQueueFilter
+from .findings import findings_context
 from .forms import DecisionForm, ReopenForm
 from .models import Decision, ReviewStage
 from .selectors import (
@@ -26,6 +27,7 @@ from .selectors import (
     case_timeline,
     queue_for_stage,
     rejected_cases,
+    revision_findings_by_field,
     revisions_for_review,
     stage_counts,
     stages_for_reviewer,
@@ -191,6 +193,11 @@ class ReviewCaseView(LoginRequiredMixin, View):
             "diff_has_changes": any(field.changed for field in diff),
             "events": case_timeline(case=case),
             "form": form,
+            **findings_context(
+                text=revision,
+                findings=revision_findings_by_field(revision=revision),
+                id_prefix="finding",
+            ),
         }
         return render(self.request, self.template_name, context, status=status)
 

@@ -12,6 +12,11 @@ Each service locks the case row, checks the actor's role and the state,
 changes the case, appends one `CaseEvent` (the case's one audit trail) with
 its inbox items, and queues their emails to go out after the transaction
 commits.
+
+The text check (textcheck) stands in the way of the showcase: a case whose
+latest revision has an open `block` finding is neither scheduled nor
+published, whoever asks, the schedule included, until an editor overrides the
+finding with a reason (`finding_override`, on the case's timeline).
 """
 
 from dataclasses import dataclass
@@ -33,6 +38,13 @@ from casehub import roles
 from casehub.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision, Membership
 from submissions.selectors import membership_role
+from textcheck.services import (
+    Finding,
+    finding_override_record,
+    revision_block_message,
+    revision_open_findings,
+)
+from textcheck.tasks import revision_check_task
 
 from .models import CaseEvent, Decision, ReviewStage
 from .notifications import event_notify
@@ -142,7 +154,7 @@ TRANSITIONS = (
         sources=frozenset({Status.APPROVED}),
         targets=frozenset({Status.SCHEDULED}),
         role=Role.PUBLISHER,
-        requires=("a planned issue",),
+        requires=("a planned issue", "no open block finding in the latest revision"),
         wrong_state=gettext_lazy(
             "“%(title)s” is %(status)s; only approved cases go into an issue."
         ),
@@ -162,7 +174,10 @@ TRANSITIONS = (
         sources=frozenset({Status.SCHEDULED}),
         targets=frozenset({Status.PUBLISHED}),
         role=Role.PUBLISHER,
-        requires=("its issue is published",),
+        requires=(
+            "its issue is published",
+            "no open block finding in the latest revision",
+        ),
         automatic=True,
         wrong_state=gettext_lazy(
             "“%(title)s” is %(status)s; only a scheduled case is published."
@@ -382,13 +397,17 @@ def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
             "updated_at",
         ]
     )
-    return case_event_record(
+    event = case_event_record(
         case=case,
         actor=acting_user,
         action=action,
         from_status=from_status,
         revision=revision,
     )
+    # Checked by the worker once the revision is there for it to read; a
+    # worker that never runs it only costs the first reader the check.
+    transaction.on_commit(lambda: revision_check_task.delay(revision.pk))
+    return event
 
 
 @transaction.atomic
@@ -612,6 +631,25 @@ def case_reopen(*, case: Case, acting_user, comment: str) -> CaseEvent:
     )
 
 
+# The moves a blocking finding stops, the schedule's included.
+TEXT_CHECKED = frozenset({Action.SCHEDULE, Action.PUBLISH})
+# Where an override has a purpose: the case waits for, or sits in, an issue.
+OVERRIDABLE = frozenset({Status.APPROVED, Status.SCHEDULED})
+
+
+def _require_no_block(case: Case) -> None:
+    """Refuse a case whose latest revision has an open `block` finding.
+
+    `revision_block_message` checks the revision inline when the worker has
+    not, or when the dictionary changed since: a stale or missing result never
+    lets a case through.
+    """
+    revision = _latest_revision(case)
+    message = revision_block_message(revision) if revision is not None else None
+    if message:
+        raise WrongState(message)
+
+
 def _showcase_move(
     case: Case, *, action: str, acting_user, comment: str = "", at=None
 ) -> CaseEvent:
@@ -622,6 +660,8 @@ def _showcase_move(
     """
     case = _lock(case)
     transition = _permit(action, case=case, user=acting_user)
+    if action in TEXT_CHECKED:
+        _require_no_block(case)
     from_status = case.status
     [target] = transition.targets
     case.status = target
@@ -695,4 +735,63 @@ def case_edit_record(*, case: Case, acting_user) -> CaseEvent:
     """
     return case_event_record(
         case=case, actor=acting_user, action=Action.EDIT, from_status=case.status
+    )
+
+
+@transaction.atomic
+def finding_override(
+    *, case: Case, acting_user, field: str, finding: Finding, reason: str
+) -> CaseEvent:
+    """An editor lets one open finding of the latest revision through, saying why.
+
+    The finding is looked up again among the open ones under the case's lock,
+    so it is the stored finding that is overridden (not what the form said of
+    it), and two editors overriding the same one record it once. The state
+    does not change; the event puts the term and the reason on the timeline.
+    """
+    case = _lock(case)
+    if not has_role(Role.PUBLISHER, case=case, user=acting_user):
+        raise NotPermitted(_("Only editors may let a text check finding through."))
+    if case.status not in OVERRIDABLE:
+        _refuse_state(
+            case,
+            _(
+                "“%(title)s” is %(status)s; findings are let through only on "
+                "approved or scheduled cases."
+            ),
+        )
+    reason = reason.strip()
+    if not reason:
+        raise WrongState(_("Say why this finding may stay as it is."))
+    revision = _latest_revision(case)
+    open_findings = revision_open_findings(revision) if revision is not None else []
+    stored = next(
+        (
+            candidate
+            for candidate_field, candidate in open_findings
+            if candidate_field == field and candidate.key == finding.key
+        ),
+        None,
+    )
+    if stored is None:
+        raise WrongState(
+            _(
+                "This finding is no longer open: it was let through already, "
+                "or the text check has changed. Nothing was recorded."
+            )
+        )
+    finding_override_record(
+        revision=revision,
+        field=field,
+        finding=stored,
+        reason=reason,
+        actor=acting_user,
+    )
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=Action.OVERRIDE,
+        from_status=case.status,
+        revision=revision,
+        comment=_("“%(term)s”: %(reason)s") % {"term": stored.term, "reason": reason},
     )

@@ -1,9 +1,12 @@
 from django.urls import path
 
 from .editor_views import (
+    CaseFindingsView,
     EditorActionView,
     EditorDeskView,
+    FindingOverrideView,
     IssueCasePreviewView,
+    IssueFindingsView,
     IssuePlanView,
     IssuePreviewView,
 )
@@ -31,6 +34,15 @@ urlpatterns = [
         "issues/<int:pk>/preview/cases/<int:case_pk>/",
         IssueCasePreviewView.as_view(),
         name="issue_case_preview",
+    ),
+    path(
+        "issues/<int:pk>/findings/", IssueFindingsView.as_view(), name="issue_findings"
+    ),
+    path("cases/<int:pk>/findings/", CaseFindingsView.as_view(), name="case_findings"),
+    path(
+        "cases/<int:pk>/override/",
+        FindingOverrideView.as_view(),
+        name="finding_override",
     ),
     *[
         path(

@@ -14,9 +14,13 @@ from casehub.exceptions import CaseActionError
 from casehub.richtext import richtext_clean
 from casehub.roles import RoleRequiredMixin
 from casehub.views import service_run
+from review.findings import by_field, finding_rows, severity_counts
+from review.selectors import case_open_finding_get, cases_open_findings
+from review.workflow import finding_override
 
 from . import selectors, services
 from .forms import (
+    FindingOverrideForm,
     IssueCaseAddForm,
     IssueCaseForm,
     IssueNoteForm,
@@ -41,6 +45,8 @@ def desk_render(request, *, plan_form=None, typed_notes=None, status=200):
     and `typed_notes` ({issue id: (text, format)}) refused notes, back in their
     boxes."""
     planned = list(selectors.planned_issues())
+    queue = list(selectors.approved_queue())
+    findings_count(queue, planned)
     typed_notes = typed_notes or {}
     for issue in planned:
         typed = typed_notes.get(issue.pk)
@@ -59,7 +65,7 @@ def desk_render(request, *, plan_form=None, typed_notes=None, status=200):
         for series in selectors.series_active()
     ]
     context = {
-        "queue": selectors.approved_queue(),
+        "queue": queue,
         "planned": planned,
         "published": Issue.objects.filter(status=Issue.Status.PUBLISHED)
         .select_related("series")
@@ -70,6 +76,22 @@ def desk_render(request, *, plan_form=None, typed_notes=None, status=200):
         "unpublish_form": IssueUnpublishForm(),
     }
     return render(request, "showcase/editor_desk.html", context, status=status)
+
+
+def findings_count(queue, planned) -> None:
+    """Give each queued case, each planned issue and each of its cases the
+    counts of their open findings by severity (`finding_counts`), in the same
+    few queries however many cases the desk lists."""
+    entries = [entry for issue in planned for entry in issue.entries.all()]
+    found = cases_open_findings(cases=[*queue, *(entry.case for entry in entries)])
+    for case in queue:
+        case.finding_counts = severity_counts(found[case.pk])
+    for entry in entries:
+        entry.finding_counts = severity_counts(found[entry.case_id])
+    for issue in planned:
+        issue.finding_counts = severity_counts(
+            pair for entry in issue.entries.all() for pair in found[entry.case_id]
+        )
 
 
 class EditorDeskView(EditorMixin, View):
@@ -328,3 +350,113 @@ class IssueCasePreviewView(IssuePreviewMixin, View):
         context["view_count"] = 0
         context.update(preview, preview_case=entry.case)
         return preview_render(request, "showcase/case_preview.html", context)
+
+
+def case_findings(cases, *, issue=None) -> list[dict]:
+    """Each case with its open findings, each finding with its 放行 form."""
+    found = cases_open_findings(cases=cases)
+    listed = []
+    for case in cases:
+        rows = finding_rows(by_field(found[case.pk]), id_prefix=f"case-{case.pk}")
+        listed.append(
+            {
+                "case": case,
+                "counts": severity_counts(found[case.pk]),
+                "findings": [
+                    (row, FindingOverrideForm.for_row(row, case=case, issue=issue))
+                    for row in rows
+                ],
+            }
+        )
+    return listed
+
+
+class IssueFindingsView(EditorMixin, View):
+    """A planned issue's open findings, case by case, each with its 放行 form."""
+
+    def get(self, request, pk):
+        issue = selectors.issue_get_planned(issue_id=pk)
+        cases = [entry.case for entry in selectors.issue_entries(issue=issue)]
+        context = {"issue": issue, "cases": case_findings(cases, issue=issue)}
+        return render(request, "showcase/editor_issue_findings.html", context)
+
+
+class CaseFindingsView(EditorMixin, View):
+    """An approved or scheduled case's open findings, with their 放行 forms: a
+    blocked case in the queue is let through here before it is scheduled."""
+
+    def get(self, request, pk):
+        case = selectors.case_get_on_desk(case_id=pk)
+        context = {"case": case, "cases": case_findings([case])}
+        return render(request, "showcase/editor_case_findings.html", context)
+
+
+@method_decorator(require_POST, name="dispatch")
+class FindingOverrideView(EditorMixin, View):
+    """放行: let one open finding of the case through, with the editor's reason."""
+
+    def post(self, request, pk):
+        case = selectors.case_get_on_desk(case_id=pk)
+        form = FindingOverrideForm(request.POST)
+        back = self._back(case, form)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(back)
+        data = form.cleaned_data
+        finding = case_open_finding_get(
+            case=case,
+            field=data["field"],
+            kind=data["kind"],
+            term=data["term"],
+            start=data["start"],
+        )
+        if finding is None:
+            messages.error(
+                request,
+                _(
+                    "This finding is no longer open: it was let through already, "
+                    "or the text check has changed. Nothing was recorded."
+                ),
+            )
+            _keep_reason(request, data["reason"])
+            return redirect(back)
+        done = service_run(
+            request,
+            lambda: finding_override(
+                case=case,
+                acting_user=request.user,
+                field=data["field"],
+                finding=finding,
+                reason=data["reason"],
+            ),
+            success=_(
+                "“%(term)s” in “%(title)s” is let through; the reason is on the "
+                "case's timeline."
+            )
+            % {"term": finding.term, "title": case.title},
+        )
+        if not done:
+            _keep_reason(request, data["reason"])
+        return redirect(back)
+
+    def _back(self, case, form) -> str:
+        """The planned issue's page the form came from, else the case's."""
+        issue_id = form.data.get("issue", "")
+        well_formed = len(issue_id) <= 12 and issue_id.isascii() and issue_id.isdigit()
+        if well_formed and selectors.issue_planned_with_case(
+            issue_id=int(issue_id), case=case
+        ):
+            return reverse("showcase_editor:issue_findings", args=[int(issue_id)])
+        return reverse("showcase_editor:case_findings", args=[case.pk])
+
+
+def _keep_reason(request, reason: str) -> None:
+    """Give a refused editor back the reason they typed."""
+    if reason.strip():
+        messages.info(
+            request,
+            _("Your reason was not recorded; here it is: %(reason)s")
+            % {"reason": reason.strip()},
+        )

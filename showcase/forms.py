@@ -7,7 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from casehub.dates import TypedDateTimeField
 from casehub.richtext import richtext_clean, validate_richtext
+from review.findings import FIELDS
 from submissions.models import Case
+from textcheck.models import FINDING_TERM_MAX
 
 from .models import Series
 
@@ -196,3 +198,39 @@ class QueueFlagForm(forms.Form):
         widget=forms.HiddenInput,
     )
     value = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class FindingOverrideForm(forms.Form):
+    """放行: one open finding of a case, named by its key, and why it may stay."""
+
+    field = forms.ChoiceField(
+        choices=[(name, name) for name in FIELDS], widget=forms.HiddenInput
+    )
+    kind = forms.CharField(max_length=20, widget=forms.HiddenInput)
+    term = forms.CharField(
+        max_length=FINDING_TERM_MAX, strip=False, widget=forms.HiddenInput
+    )
+    start = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Why it may stay"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Recorded with your name on the case's timeline."),
+        error_messages={"required": _("Say why this finding may stay as it is.")},
+    )
+    # The planned issue whose page the form was sent from, to return to it.
+    issue = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    @classmethod
+    def for_row(cls, row, *, case, issue=None) -> "FindingOverrideForm":
+        finding = row.finding
+        return cls(
+            initial={
+                "field": row.field,
+                "kind": finding.kind,
+                "term": finding.term,
+                "start": finding.start,
+                "issue": issue.pk if issue else None,
+            },
+            auto_id=f"override-{case.pk}-{row.field}-{row.index}-%s",
+        )

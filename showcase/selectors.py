@@ -169,6 +169,33 @@ def issue_as_planned(*, issue: Issue) -> Issue:
     return planned
 
 
+def issue_get_planned(*, issue_id) -> Issue:
+    try:
+        return Issue.objects.select_related("series").get(
+            pk=issue_id, status=Issue.Status.PLANNED
+        )
+    except (Issue.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+
+
+def issue_planned_with_case(*, issue_id: int, case: Case) -> bool:
+    return Issue.objects.filter(
+        pk=issue_id, status=Issue.Status.PLANNED, entries__case=case
+    ).exists()
+
+
+# The cases the editors' desk handles: waiting for an issue, or in one.
+ON_DESK = (Case.Status.APPROVED, Case.Status.SCHEDULED)
+
+
+def case_get_on_desk(*, case_id) -> Case:
+    """An approved or scheduled case; anything else is the same 404."""
+    try:
+        return Case.objects.select_related("branch").get(pk=case_id, status__in=ON_DESK)
+    except (Case.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+
+
 def planned_issues() -> QuerySet[Issue]:
     return (
         Issue.objects.filter(status=Issue.Status.PLANNED)

@@ -306,7 +306,9 @@ def issues_publish_due(*, now=None) -> PublishDue:
                 )
         except WrongState as reason:
             # Published meanwhile by an editor or another run (nothing to do),
-            # or an issue still without cases (an editor must add some).
+            # an issue still without cases (an editor must add some), or a
+            # case the text check blocks (an editor must resolve or override
+            # it): the issue stays planned and the next run tries again.
             planned_still = planned.filter(pk=issue_id).exists()
             if planned_still:
                 result.failed.append(issue_id)

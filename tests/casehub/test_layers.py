@@ -19,6 +19,7 @@ LAYERS = [
     "submissions",
     "inbox",
     "campaigns",
+    "textcheck",
     "review",
     "showcase",
     "authoring",

@@ -614,16 +614,17 @@ class NormaliseTests:
 
 
 class NormaliseBoundsTests:
-    def test_a_256_kb_word_document_takes_well_under_a_second(self, settings):
+    def test_a_256_kb_word_document_stays_within_the_bound(self, settings):
         unit = WORD.split("<!--StartFragment-->")[1].split("<!--EndFragment-->")[0]
         body = unit * (settings.CASEHUB_RICHTEXT_MAX_BYTES // len(unit.encode()) - 1)
         html = WORD_HEAD + body + WORD_TAIL
         assert 200 * 1024 < len(html.encode()) <= settings.CASEHUB_RICHTEXT_MAX_BYTES
-        # Processor time, so other work on the machine does not count.
+        # A bound against a quadratic slip, with room for a busy machine;
+        # the speed itself is make bench's (richtext_clean_worst_ms).
         started = time.process_time()
         normalised = normalise_html(html)
         elapsed = time.process_time() - started
-        assert elapsed < 0.5
+        assert elapsed < 2.0
         assert normalised.count("<h2>") == body.count("一、强化")
 
     @pytest.mark.parametrize(

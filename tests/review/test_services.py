@@ -69,7 +69,7 @@ class CaseSubmitTests:
         first_reader = reviewer(1)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             case_submit(case=draft, acting_user=secretary)
-        assert len(callbacks) == 1
+        assert len(callbacks) == 2  # the emails, then the text check's task
         assert mailoutbox == []
         callbacks[0]()
         assert [mail.to for mail in mailoutbox] == [[first_reader.email]]

@@ -39,6 +39,7 @@ from tests.review.factories import (
 )
 from tests.showcase.factories import approved_case, series
 from tests.submissions.factories import PASSWORD
+from textcheck.services import term_save
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +206,12 @@ EXPECTED = {
         group_only(SIGNED_IN, 405),
         nothing,
     ),
+    # 检查当前文本: the text sent is checked, nothing is saved.
+    "submissions:case_text_check": (
+        by_role(POST_ONLY),
+        members_only(200),
+        nothing,
+    ),
     "submissions:case_submit": (
         by_role(POST_ONLY),
         members_only(by_role(302, correspondent=403)),
@@ -278,6 +285,23 @@ EXPECTED = {
         group_only(EDITORS, 200),
         group_only(EDITORS, 405),
         nothing,
+    ),
+    # The text check's open findings of a planned issue and of a queued case,
+    # and 放行: an editor lets one through with a reason.
+    "showcase_editor:issue_findings": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 405),
+        nothing,
+    ),
+    "showcase_editor:case_findings": (
+        group_only(EDITORS, 200),
+        group_only(EDITORS, 405),
+        nothing,
+    ),
+    "showcase_editor:finding_override": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "textcheck.findingoverride", "review.caseevent"),
     ),
     "campaigns:list": (
         group_only(DEPARTMENT, 200),
@@ -439,13 +463,28 @@ BODIES = {
         "case": world["planned_case_pks"][0]
     },
     "showcase_editor:issue_note": lambda world, role: {"note": "<p>本期按语。</p>"},
+    "showcase_editor:finding_override": lambda world, role: {
+        **world["queued_finding"],
+        "reason": "标题沿用原文，予以保留",
+    },
     "showcase_editor:issue_unpublish": lambda world, role: {"reason": "内容需更正"},
+}
+
+
+WORLD_TERM = {
+    "kind": "expression",
+    "term": "新篇章",
+    "replacement": "新的篇章",
+    "severity": "warn",
+    "note": "权限测试用词条",
 }
 
 
 def _world_build():
     """One of everything, each with a title no other object has."""
     who = people()
+    # Every case's title ("党建引领新篇章") has a finding, one that only warns.
+    term_save(**WORLD_TERM, acting_user=None)
     admin = get_user_model().objects.create_superuser(
         "admin", "admin@example.org", PASSWORD, first_name="管理员"
     )
@@ -525,6 +564,8 @@ def _world_build():
                 "pk": planned.pk,
                 "case_pk": planned_cases[0].pk,
             },
+            "showcase_editor:case_findings": {"pk": queued.pk},
+            "showcase_editor:finding_override": {"pk": queued.pk},
         },
         "case_pk": the_draft.pk,
         "issue_pk": planned.pk,
@@ -539,6 +580,12 @@ def _world_build():
             "other_secretary": who.other_secretary.memberships.get().branch.pk,
         },
         "queued_pk": queued.pk,
+        "queued_finding": {
+            "field": "title",
+            "kind": WORLD_TERM["kind"],
+            "term": WORLD_TERM["term"],
+            "start": "党建引领新篇章".index(WORLD_TERM["term"]),
+        },
         "planned_case_pks": [case.pk for case in planned_cases],
         # Titles, and the roles that may read them on the site.
         "secrets": {
