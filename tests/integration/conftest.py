@@ -130,6 +130,27 @@ def with_worker(celery_worker, settings, worker_dirs):
     celery_app.conf.task_always_eager = False
     yield celery_worker
     celery_app.conf.task_always_eager = True
+    worker_idle_wait()
+
+
+def worker_idle_wait(*, timeout=20.0):
+    """Wait until the worker runs no task and none waits in its queue.
+
+    The test's tables are emptied next; a task the test set off and did not
+    wait for (the emails after a publication, say) still writing then would
+    deadlock with the flush and leave rows for the next test.
+    """
+    inspect = celery_app.control.inspect(timeout=1.0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with celery_app.connection_for_write() as connection:
+            waiting = connection.default_channel.client.llen(
+                celery_app.conf.task_default_queue
+            )
+        running = inspect.active() or {}
+        if waiting == 0 and not any(running.values()):
+            return
+        time.sleep(0.2)
 
 
 def wait_for(condition, *, timeout=30.0, interval=0.2):
