@@ -405,8 +405,9 @@ def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
         revision=revision,
     )
     # Checked by the worker once the revision is there for it to read; a
-    # worker that never runs it only costs the first reader the check.
-    transaction.on_commit(lambda: revision_check_task.delay(revision.pk))
+    # worker that never runs it only costs the first reader the check, and
+    # a broker that is down must not turn the submission into an error page.
+    transaction.on_commit(lambda: revision_check_task.delay(revision.pk), robust=True)
     return event
 
 

@@ -207,7 +207,9 @@ def _version_bump(dictionary: Dictionary) -> int:
     dictionary.version += 1
     dictionary.changed_at = timezone.now()
     dictionary.save(update_fields=["version", "changed_at"])
-    transaction.on_commit(tasks.open_revisions_recheck.delay)
+    # Robust: a broker that is down leaves the re-check to the first page or
+    # publication that reads the result, never the edit itself refused.
+    transaction.on_commit(tasks.open_revisions_recheck.delay, robust=True)
     return dictionary.version
 
 
