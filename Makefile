@@ -17,6 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The accessibility browser tests inject axe-core from here (package-lock.json
+# pins it), never from a CDN.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 messages: install
 	$(BIN)/python manage.py compilecatalogs
 
@@ -40,7 +47,7 @@ run: seed
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: messages
+test: messages $(AXE)
 	$(BIN)/python -m pytest
 
 lint: install
@@ -52,7 +59,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache test-artifacts
 
 bench: messages
 	bash bench/run

@@ -15,6 +15,7 @@ from django.views.generic import DetailView, ListView
 from campaigns.selectors import open_calls_for
 from campaigns.services import NotAccepting
 from casehub.exceptions import CaseActionError, EditConflict, NotPermitted
+from casehub.richtext import images_without_alt
 from casehub.templatetags.casehub import person
 from casehub.views import service_run
 from review import workflow
@@ -409,6 +410,9 @@ class CasePreviewView(MemberCaseMixin, DetailView):
                     text=case, findings=_text_check(case), id_prefix="finding"
                 )
             )
+            # Asked here, where the writer looks before submitting: readers
+            # who cannot see an image hear its text alternative instead.
+            context["images_without_alt"] = images_without_alt(case.body)
         return context
 
 

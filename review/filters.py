@@ -7,6 +7,16 @@ from casehub.dates import TypedDateFromToRangeFilter
 from submissions.models import Branch, Case, Theme
 
 
+def _submitted_range_widget():
+    """The from and to boxes, each with its own name for screen readers: the
+    pair's one label belongs to neither box."""
+    widget = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+    names = (_("Submitted from"), _("Submitted until"))
+    for box, name in zip(widget.widgets, names, strict=True):
+        box.attrs["aria-label"] = name
+    return widget
+
+
 class ReviewQueueFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     branch = django_filters.ModelChoiceFilter(
@@ -23,7 +33,7 @@ class ReviewQueueFilter(django_filters.FilterSet):
     submitted = TypedDateFromToRangeFilter(
         label=_("Submitted between"),
         field_name="submitted_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        widget=_submitted_range_widget(),
     )
     overdue = django_filters.BooleanFilter(
         label=_("Overdue only"),

@@ -104,6 +104,29 @@ def page_set(field: str, head: int, body: bytes) -> None:
         redis_failed(error)
 
 
+def page_slot_take(kind: str, limit: int) -> bool:
+    """Take one of `limit` places for cached pages of this kind, until the next
+    bump: pages a reader can name freely (searches) stay bounded in number."""
+    field = f"slots:{kind}"
+    client = redis_client()
+    if client is None:
+        key = _versioned(field)
+        cache.add(key, 0, PAGE_TIMEOUT)
+        try:
+            return cache.incr(key) <= limit
+        except ValueError:
+            return False
+    if redis_down():
+        return False
+    import redis
+
+    try:
+        return client.hincrby(PAGES_KEY, field, 1) <= limit
+    except redis.RedisError as error:
+        redis_failed(error)
+        return False
+
+
 def stamp_field(field: str) -> str:
     """Where a page's stamp lives: a token that changes whenever the page does,
     so a process holding a copy can check it without fetching the page."""

@@ -8,10 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from casehub.dates import TypedDateTimeField
 from casehub.richtext import richtext_clean, validate_richtext
 from review.findings import FIELDS
-from submissions.models import Case
+from submissions.models import Branch, Case, Theme
 from textcheck.models import FINDING_TERM_MAX
 
-from .models import Series
+from .models import SearchEntry, Series
+from .search import MAX_QUERY_CHARS, SearchFilters
 
 
 class IssuePlanForm(forms.Form):
@@ -233,4 +234,60 @@ class FindingOverrideForm(forms.Form):
                 "issue": issue.pk if issue else None,
             },
             auto_id=f"override-{case.pk}-{row.field}-{row.index}-%s",
+        )
+
+
+class SearchForm(forms.Form):
+    """The search box and its filters. A filter value that is not one of the
+    choices (an old link, a hand-made address) is ignored, not refused: the
+    reader still gets the search."""
+
+    q = forms.CharField(label=_("Search"), required=False, strip=False)
+    series = forms.ModelChoiceField(
+        label=_("Series"),
+        queryset=Series.objects.filter(is_active=True),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("All series"),
+    )
+    year = forms.TypedChoiceField(
+        label=_("Year"), coerce=int, required=False, empty_value=None
+    )
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=Branch.objects.order_by("name"),
+        required=False,
+        empty_label=_("All organisations"),
+    )
+    theme = forms.ModelChoiceField(
+        label=_("Theme"),
+        queryset=Theme.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("All themes"),
+    )
+
+    FILTERS = ("series", "year", "organisation", "theme")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "maxlength": MAX_QUERY_CHARS}
+        )
+        years = (
+            SearchEntry.objects.order_by("-year")
+            .values_list("year", flat=True)
+            .distinct()
+        )
+        self.fields["year"].choices = [("", _("All years"))] + [
+            (year, str(year)) for year in years
+        ]
+
+    def search_filters(self) -> SearchFilters:
+        self.is_valid()
+        valid = getattr(self, "cleaned_data", {})
+        return SearchFilters(
+            series=valid.get("series"),
+            year=valid.get("year"),
+            branch=valid.get("organisation"),
+            theme=valid.get("theme"),
         )

@@ -1,6 +1,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -283,3 +284,57 @@ class ViewFold(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class SearchEntry(models.Model):
+    """A published case as the site search finds it, written when its issue is
+    published and deleted when it is taken down (`showcase.search`).
+
+    `tokens` is the text segmented into words, space-joined; PostgreSQL keeps
+    it as `vector` (tsvector, GIN index), SQLite in the FTS5 table
+    `showcase_search_fts`, kept in step by triggers (both made in migration
+    0005; a later migration that makes SQLite rebuild this table must make the
+    triggers again). `plain_text` is the same text unsegmented and in lower
+    case, for the substring search (trigram index on PostgreSQL).
+    """
+
+    case = models.OneToOneField(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="search_entry",
+    )
+    issue = models.ForeignKey(
+        Issue, verbose_name=_("issue"), on_delete=models.CASCADE, related_name="+"
+    )
+    series = models.ForeignKey(
+        Series, verbose_name=_("series"), on_delete=models.CASCADE, related_name="+"
+    )
+    branch = models.ForeignKey(
+        "submissions.Branch",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    year = models.PositiveSmallIntegerField(_("year"), db_index=True)
+    published_at = models.DateTimeField(_("published"))
+    title = models.CharField(_("title"), max_length=120)
+    tagline = models.CharField(_("tagline"), max_length=60, blank=True)
+    branch_name = models.CharField(_("organisation"), max_length=120)
+    series_title = models.CharField(_("series"), max_length=80)
+    issue_number = models.PositiveIntegerField(_("number"))
+    body_text = models.TextField(_("text"), blank=True)
+    plain_text = models.TextField(_("plain text"), blank=True)
+    tokens = models.TextField(_("words"), blank=True)
+    vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def case_url(self) -> str:
+        return reverse("showcase:case", args=[self.case_id])

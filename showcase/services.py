@@ -22,6 +22,7 @@ from submissions.models import Case
 
 from .cache import public_cache_bump_on_commit
 from .models import Issue, IssueCase, QueueEntry, Series, ShowcaseEvent
+from .search import search_index_cases, search_index_cases_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ def issue_publish(*, issue: Issue, acting_user=None, at=None) -> Issue:
         issue=issue,
         detail=str(issue.number),
     )
+    # Indexed before the cached pages go, so no search page is cached without
+    # these cases; after commit, so a failure of the index cannot undo it.
+    search_index_cases_on_commit(case_ids=[entry.case_id for entry in entries])
     public_cache_bump_on_commit()
     return issue
 
@@ -224,10 +228,13 @@ def issue_unpublish(*, issue: Issue, acting_user, reason: str) -> Issue:
     issue.status = Issue.Status.UNPUBLISHED
     issue.unpublish_reason = reason
     issue.save()
-    for entry in issue.entries.select_related("case").order_by("position", "pk"):
+    entries = list(issue.entries.select_related("case").order_by("position", "pk"))
+    for entry in entries:
         workflow.case_unpublish(case=entry.case, acting_user=acting_user, reason=reason)
         # Back in the queue, but held until an editor decides what to do.
         QueueEntry.objects.update_or_create(case=entry.case, defaults={"is_held": True})
+    # Out of the search in the same transaction as off the site.
+    search_index_cases(case_ids=[entry.case_id for entry in entries])
     _log(
         action=ShowcaseEvent.Action.ISSUE_UNPUBLISH,
         actor=acting_user,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("series/<slug:slug>/feed/", SeriesFeed(), name="feed"),
     path("series/<slug:slug>/<int:number>/", views.issue_detail, name="issue"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
+    path("search/", views.search, name="search"),
 ]

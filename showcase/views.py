@@ -19,13 +19,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 from casehub.celery import app as celery_app
 from casehub.links import absolute_url
 
+from . import search as site_search
 from . import selectors
-from .cache import page_field, page_get, page_set, page_split
+from .cache import page_field, page_get, page_set, page_slot_take, page_split
 from .counter import case_read, view_register, views_pending
 from .filters import SeriesIssueFilter
+from .forms import SearchForm
 
 VIEWS_PLACEHOLDER = "\u2063views\u2063"
 VIEWS_PLACEHOLDER_BYTES = VIEWS_PLACEHOLDER.encode()
+# Search pages kept for anonymous readers: the plain search of a query, its
+# first pages, and no more queries than this until the next publication.
+SEARCH_PAGES_CACHED = 1000
+SEARCH_PAGE_CACHED_MAX = 5
 
 
 def _cached(request, field: str, build) -> HttpResponse:
@@ -88,6 +94,47 @@ def series_detail(request, slug):
     if not cacheable:
         return build()
     return _cached(request, field, build)
+
+
+@require_GET
+def search(request):
+    """站内搜索: the published cases a query finds, ranked, ten a page."""
+    query = site_search.query_normalise(request.GET.get("q", ""))
+    page_number = request.GET.get("page", "1")
+    plain = set(request.GET) <= {"q", "page"}
+    cacheable = (
+        not request.user.is_authenticated
+        and plain
+        and page_number in {str(n) for n in range(1, SEARCH_PAGE_CACHED_MAX + 1)}
+    )
+    field = page_field("search", site_search.query_digest(query), page_number)
+    if cacheable:
+        cached = page_get(field)
+        if cached is not None:
+            status, content = page_split(cached)
+            return HttpResponse(content, status=status)
+    form = SearchForm(request.GET or None)
+    filters = form.search_filters()
+    page = None
+    results = []
+    if query:
+        page, results = site_search.search_page(
+            query=query, filters=filters, page_number=page_number
+        )
+    others = request.GET.copy()
+    others.pop("page", None)
+    context = {
+        "form": form,
+        "query": query,
+        "page_obj": page,
+        "results": results,
+        "query_string": others.urlencode(),
+        "filtered": filters.any,
+    }
+    response = render(request, "showcase/search.html", context)
+    if cacheable and page_slot_take("search", SEARCH_PAGES_CACHED):
+        page_set(field, response.status_code, response.content)
+    return response
 
 
 @require_GET

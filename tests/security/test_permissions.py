@@ -147,6 +147,7 @@ EXPECTED = {
     "showcase:series": (by_role(200), by_role(405), nothing),
     "showcase:issue": (by_role(200), by_role(405), nothing),
     "showcase:case": (by_role(200), by_role(405), nothing),
+    "showcase:search": (by_role(200), by_role(405), nothing),
     "showcase:feed": (by_role(200), by_role(200), nothing),
     # A GET changes nothing and goes on; a POST must come from our own pages
     # (tests/showcase/test_language_switch.py), and this one says nothing.
