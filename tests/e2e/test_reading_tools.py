@@ -215,7 +215,7 @@ class QrCodeTests:
         assert canonical.endswith(page.url.removeprefix(reader.base_url))
         code = page.locator(".share-qr__code")
         expect(page.locator(".share-qr")).to_contain_text("手机扫码阅读")
-        expect(code).to_have_attribute("role", "img")
+        expect(code).to_have_attribute("alt", "本页地址的二维码")
         assert qr_read(code) == [canonical]
 
         page.emulate_media(media="print")

@@ -75,6 +75,7 @@ URL_ATTRIBUTES = frozenset(
     }
 )
 SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
+IMAGE_DATA = "data:image/"
 # Elements none of our templates writes: on a page, they came from input.
 FOREIGN_ELEMENTS = frozenset(
     {
@@ -143,7 +144,7 @@ class PageReading(HTMLParser):
             if (
                 name.startswith("on")
                 or name in ("style", "srcdoc")
-                or (name in URL_ATTRIBUTES and _loads_script(name, value or ""))
+                or (name in URL_ATTRIBUTES and _loads_script(tag, name, value or ""))
             ):
                 self.dangers.append(f"<{tag} {name}={(value or '')[:60]!r}>")
         if tag == "script":
@@ -204,7 +205,9 @@ class PageReading(HTMLParser):
             self.dangers.append(f"<form {attrs}>")
 
 
-def _loads_script(name: str, value: str) -> bool:
+def _loads_script(tag: str, name: str, value: str) -> bool:
+    if tag == "img" and name == "src" and _squeezed(value).startswith(IMAGE_DATA):
+        return False  # an image, SVG included, runs no script (the QR code)
     if name == "srcset":
         addresses = [part.split()[0] for part in value.split(",") if part.split()]
     else:
@@ -248,7 +251,7 @@ def feed_items(client: Client, url: str) -> list:
     for item in items:
         inert(item.findtext("description") or "", f"{url} {item.findtext('guid')}")
         for address in (item.findtext("link"), item.findtext("guid")):
-            assert not _loads_script("href", address or ""), address
+            assert not _loads_script("a", "href", address or ""), address
     return items
 
 
@@ -637,6 +640,12 @@ DOM_DANGERS = """(urlAttributes) => {
     for (const attribute of element.attributes) {
       const name = attribute.name.toLowerCase();
       const address = attribute.value.replace(/[\\s\\u0000-\\u001f\\u007f]/g, "");
+      // An image, SVG included, runs no script (the QR code is one).
+      const image = element.tagName === "IMG" && name === "src"
+        && address.toLowerCase().startsWith("data:image/");
+      if (image) {
+        continue;
+      }
       if (name.startsWith("on") || name === "srcdoc"
           || (urlAttributes.includes(name) && schemes.test(address.toLowerCase()))) {
         found.push(element.tagName + " " + name + "=" + attribute.value.slice(0, 60));
