@@ -91,7 +91,9 @@ MIDDLEWARE = [
 # The benchmark swaps in bench.urls, which adds its ceiling view.
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="casehub.urls")
 BENCH_CEILING_FILE = env.str("BENCH_CEILING_FILE", default="")
-WSGI_APPLICATION = "casehub.wsgi.application"
+# Anonymous readers' cached pages are answered in front of Django's middleware
+# (showcase.front); everything else goes on to Django.
+WSGI_APPLICATION = "showcase.front.application"
 
 TEMPLATES = [
     {
@@ -198,6 +200,9 @@ EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # few seconds to lay out: an open export silent this many minutes lost its
 # worker, and is built again (the sweep runs every minute).
 EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=3)
+# The published copy of the public pages, for nginx to serve without Python
+# (showcase.published, deploy/nginx.conf); empty: no copy, Django serves all.
+FRONT_ROOT = env.str("FRONT_ROOT", default="")
 # Uploaded images are re-encoded before they are stored, so serving them from
 # Django is safe; a deployment may hand /media/ to its front web server instead.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)

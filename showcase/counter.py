@@ -30,14 +30,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from .cache import (
+    GENERATION_KEY,
     PAGES_KEY,
+    RecentPages,
     case_pages_drop,
     page_get,
     redis_client,
     redis_down,
     redis_failed,
+    script_run,
+    views_field,
 )
 from .models import ViewCount, ViewFold
+from .published import current_generation
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +82,11 @@ def address_hash(request) -> str:
     An IPv6 client usually holds a whole /64 and can pick any address in it,
     so for IPv6 the /64 counts as one address.
     """
-    address = _client_address(request)
+    return _address_digest(_client_address(request))
+
+
+@lru_cache(maxsize=4096)
+def _address_digest(address: str) -> str:
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -282,13 +291,14 @@ return 0
 
 # One round trip for a cached case page: check it is there (the case is
 # published), count the reader, and send the page only if the caller's copy
-# is out of date.
+# is out of date; with the time left on the reader's mark (how long a read of
+# theirs counts for nothing more) and the cache's generation.
 _READ_SCRIPT = (
     _COUNT_LUA
     + """
 local stamp = redis.call('HGET', KEYS[1], 'stamp:' .. ARGV[1])
 if not stamp then
-  return {false, false, 0}
+  return {false, false, 0, 0, false}
 end
 local page = false
 if stamp ~= ARGV[4] then
@@ -299,7 +309,7 @@ local pending = count(KEYS[2], KEYS[4], KEYS[5], KEYS[3], ARGV[3], ARGV[2],
 if not pending then
   pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
 end
-return {stamp, page, pending}
+return {stamp, page, pending, redis.call('PTTL', KEYS[2]), redis.call('GET', KEYS[6])}
 """
 )
 
@@ -309,6 +319,12 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
 
     Returns the page and the case's pending reads, this one included; or
     (None, 0) when the page is not cached, and nothing was counted.
+
+    A reader this process saw counted for this case within the hour counts for
+    nothing more, so where the published copy's link tells the generation
+    without Redis (showcase.published), their read is answered from this
+    process: the page it holds for that generation, and the case's pending
+    count as Redis gave it less than PENDING_FRESH_SECONDS ago.
     """
     client = redis_client()
     if client is None:
@@ -319,65 +335,103 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
         return page, views_pending(case_id)
     if redis_down():
         return None, 0
-    known_stamp, known_page = _pages_here.get(field, ("", None))
+    seen = _seen_key(case_id, request)
+    now = time.monotonic()
+    generation = current_generation()
+    known_stamp, known_page, known_generation = _pages_here.get(field, ("", None, None))
+    if generation is not None and known_generation == generation:
+        until = _seen_here.get(seen)
+        fresh = _pending_here.get(case_id)
+        if (
+            until is not None
+            and until > now
+            and fresh
+            and now - fresh[0] < PENDING_FRESH_SECONDS
+        ):
+            return known_page, fresh[1] + _local.get(case_id)
     case_key, address_key = _address_keys(case_id, request)
-    try:
-        stamp, page, pending = _read_script(client)(
-            keys=[
-                PAGES_KEY,
-                _seen_key(case_id, request),
-                PENDING_KEY,
-                case_key,
-                address_key,
-            ],
-            args=[
-                field,
-                SEEN_SECONDS,
-                case_id,
-                known_stamp,
-                ADDRESS_CASE_READS,
-                ADDRESS_READS,
-            ],
-        )
-    except redis.RedisError as error:
-        redis_failed(error)
+    reply = script_run(
+        _READ_SCRIPT,
+        keys=[PAGES_KEY, seen, PENDING_KEY, case_key, address_key, GENERATION_KEY],
+        args=[
+            field,
+            SEEN_SECONDS,
+            case_id,
+            known_stamp,
+            ADDRESS_CASE_READS,
+            ADDRESS_READS,
+        ],
+    )
+    if reply is None:
         return None, 0
+    stamp, page, pending, mark_ms, cached_in = reply
     if stamp is None:
         return None, 0
     if page is None:
         page = known_page
     else:
-        _pages_here.put(field, (stamp.decode(), page))
+        _pages_here.put(field, (stamp.decode(), page, (cached_in or b"").decode()))
+    if mark_ms > 0:
+        _seen_here.put(seen, now + mark_ms / 1000)
+    _pending_here.put(case_id, (now, int(pending)))
     return page, int(pending) + _local.get(case_id)
 
 
-class _RecentPages:
-    """The case pages this process served lately, with their stamps."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self.pages = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, field, default):
-        with self.lock:
-            return self.pages.get(field, default)
-
-    def put(self, field, value) -> None:
-        with self.lock:
-            self.pages[field] = value
-            self.pages.move_to_end(field)
-            while len(self.pages) > self.size:
-                self.pages.popitem(last=False)
-
-
-_pages_here = _RecentPages()
+# One round trip for a beacon of a case page from the published copy: the
+# stored count is in the cache (the case is published), count the reader, and
+# answer the stored count with the pending reads.
+_BEACON_SCRIPT = (
+    _COUNT_LUA
+    + """
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if not stored then
+  return false
+end
+local pending = count(KEYS[2], KEYS[4], KEYS[5], KEYS[3], ARGV[3], ARGV[2],
+                      ARGV[4], ARGV[5])
+if not pending then
+  pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
+end
+return tonumber(stored) + pending
+"""
+)
 
 
-@lru_cache(maxsize=4)
-def _read_script(client):
-    # Registered once: later calls send the script's hash, not its text.
-    return client.register_script(_READ_SCRIPT)
+def beacon_count(*, case_id: int, request) -> int | None:
+    """Count a beacon's reader of a case whose stored count is cached, and
+    answer the case's count; None when it is not cached (nothing counted)."""
+    if redis_client() is None or redis_down():
+        return None
+    case_key, address_key = _address_keys(case_id, request)
+    total = script_run(
+        _BEACON_SCRIPT,
+        keys=[
+            PAGES_KEY,
+            _seen_key(case_id, request),
+            PENDING_KEY,
+            case_key,
+            address_key,
+        ],
+        args=[
+            views_field(case_id),
+            SEEN_SECONDS,
+            case_id,
+            ADDRESS_CASE_READS,
+            ADDRESS_READS,
+        ],
+    )
+    if total is None:
+        return None
+    return int(total) + _local.get(case_id)
+
+
+# The case pages this process served lately, with their stamps and the
+# generation they were cached in; the readers it saw counted, with when their
+# mark in Redis runs out; and each case's pending count, with when Redis said it.
+_pages_here = RecentPages()
+_seen_here = RecentPages(size=20_000)
+_pending_here = RecentPages(size=4096)
+PENDING_FRESH_SECONDS = 1.0
 
 
 @lru_cache(maxsize=4)

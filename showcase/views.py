@@ -14,14 +14,23 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from casehub.celery import app as celery_app
 from casehub.links import absolute_url
 
 from . import search as site_search
 from . import selectors
-from .cache import page_field, page_get, page_set, page_slot_take, page_split
+from .cache import (
+    page_field,
+    page_fields_set,
+    page_generation,
+    page_lookup,
+    page_set,
+    page_slot_take,
+    page_split,
+    views_field,
+)
 from .counter import case_read, view_register, views_pending
 from .filters import SeriesIssueFilter
 from .forms import SearchForm
@@ -31,7 +40,7 @@ VIEWS_PLACEHOLDER_BYTES = VIEWS_PLACEHOLDER.encode()
 # Search pages kept for anonymous readers: the plain search of a query, its
 # first pages, and no more queries than this until the next publication.
 SEARCH_PAGES_CACHED = 1000
-SEARCH_PAGE_CACHED_MAX = 5
+SEARCH_PAGE_NUMBERS = frozenset(str(number) for number in range(1, 6))
 
 
 def _cached(request, field: str, build) -> HttpResponse:
@@ -42,13 +51,14 @@ def _cached(request, field: str, build) -> HttpResponse:
     """
     if request.user.is_authenticated:
         return build()
-    cached = page_get(field)
+    cached, generation = page_lookup(field)
     if cached is not None:
         status, content = page_split(cached)
         return HttpResponse(content, status=status)
     response = build()
     if response.status_code in (200, 410):
-        page_set(field, response.status_code, response.content)
+        copy = response.content if response.status_code == 200 else None
+        page_set(field, response.status_code, response.content, generation, copy=copy)
     return response
 
 
@@ -64,16 +74,35 @@ def home(request):
     return _cached(request, page_field("home"), build)
 
 
+def series_page_key(query) -> tuple[str, ...] | None:
+    """The cache's address parts of a series listing asked with `query`, or
+    None when it is not cached. Only the plain listing and its numbered pages
+    are: any other query string would let a crawler fill the cache with pages
+    nobody asks for. (showcase.front asks the same.)"""
+    query = query.copy()
+    page_number = query.pop("page", [""])[-1]
+    if query or not (
+        page_number == "" or (page_number.isdigit() and int(page_number) <= 500)
+    ):
+        return None
+    return (page_number or "1",)
+
+
+def search_page_key(query) -> tuple[str, ...] | None:
+    """The cache's address parts of a search asked with `query`: the plain
+    search of a query and its first pages; None for any other."""
+    page_number = query.get("page", "1")
+    if not set(query) <= {"q", "page"} or page_number not in SEARCH_PAGE_NUMBERS:
+        return None
+    normal = site_search.query_normalise(query.get("q", ""))
+    return (site_search.query_digest(normal), page_number)
+
+
 @require_GET
 def series_detail(request, slug):
+    key = series_page_key(request.GET)
     query = request.GET.copy()
-    page_number = query.pop("page", [""])[-1]
-    # Only the plain listing and its numbered pages are cached: any other query
-    # string would let a crawler fill the cache with pages nobody asks for.
-    cacheable = not query and (
-        page_number == "" or (page_number.isdigit() and int(page_number) <= 500)
-    )
-    field = page_field("series", slug, page_number or "1")
+    query.pop("page", None)
 
     def build():
         series = selectors.series_get(slug=slug)
@@ -91,9 +120,9 @@ def series_detail(request, slug):
         }
         return render(request, "showcase/series_detail.html", context)
 
-    if not cacheable:
+    if key is None:
         return build()
-    return _cached(request, field, build)
+    return _cached(request, page_field("series", slug, *key), build)
 
 
 @require_GET
@@ -101,15 +130,12 @@ def search(request):
     """站内搜索: the published cases a query finds, ranked, ten a page."""
     query = site_search.query_normalise(request.GET.get("q", ""))
     page_number = request.GET.get("page", "1")
-    plain = set(request.GET) <= {"q", "page"}
-    cacheable = (
-        not request.user.is_authenticated
-        and plain
-        and page_number in {str(n) for n in range(1, SEARCH_PAGE_CACHED_MAX + 1)}
-    )
-    field = page_field("search", site_search.query_digest(query), page_number)
+    key = search_page_key(request.GET)
+    cacheable = not request.user.is_authenticated and key is not None
+    generation = None
     if cacheable:
-        cached = page_get(field)
+        field = page_field("search", *key)
+        cached, generation = page_lookup(field)
         if cached is not None:
             status, content = page_split(cached)
             return HttpResponse(content, status=status)
@@ -133,7 +159,7 @@ def search(request):
     }
     response = render(request, "showcase/search.html", context)
     if cacheable and page_slot_take("search", SEARCH_PAGES_CACHED):
-        page_set(field, response.status_code, response.content)
+        page_set(field, response.status_code, response.content, generation)
     return response
 
 
@@ -177,16 +203,81 @@ def case_detail(request, pk):
         stored_count, body = page_split(cached)
     else:
         # Not cached, or a signed-in reader: the page is built, and only a
-        # published case (the selector answers 404 otherwise) is counted.
+        # published case (the selector answers 404 otherwise) is counted. The
+        # generation is read before the case, so a page built from what the
+        # database held before a publish or unpublish is never kept after it.
+        anonymous = not request.user.is_authenticated
+        generation = page_generation() if anonymous else None
         case, issue = selectors.case_get_published(case_id=pk)
         html, stored_count = _render_case(request, case, issue)
         body = html.encode()
-        if not request.user.is_authenticated:
-            page_set(field, stored_count, body)
+        if anonymous:
+            page_set(
+                field,
+                stored_count,
+                body,
+                generation,
+                extra={views_field(case.pk): stored_count},
+                copy=body.replace(VIEWS_PLACEHOLDER_BYTES, views_beacon(case.pk)),
+            )
         view_register(case_id=case.pk, request=request)
         pending = views_pending(case.pk)
     count = str(stored_count + pending).encode()
     return HttpResponse(body.replace(VIEWS_PLACEHOLDER_BYTES, count))
+
+
+def views_beacon(case_id) -> bytes:
+    """What stands for the count of reads in a case's published copy: a place
+    the page's script fills from the beacon, which counts the reader as the
+    page itself would have; without scripts, an image counts the reader."""
+    beacon = reverse("showcase:case_views", args=[case_id])
+    pixel = reverse("showcase:case_views_pixel", args=[case_id])
+    return (
+        f'<span data-views-beacon="{beacon}">–</span>'
+        f'<noscript><img class="views-pixel" src="{pixel}" alt="" width="1" '
+        f'height="1"></noscript>'
+    ).encode()
+
+
+# A transparent GIF of one pixel, what the image beacon answers.
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04"
+    b"\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+NOT_STORED = {"Cache-Control": "no-store"}
+
+
+@csrf_exempt
+@require_POST
+def case_views(request, pk):
+    """The beacon of a case page from the published copy: counts the reader
+    once per hour, as a read of the page does, and answers the count."""
+    return JsonResponse({"views": _case_views_count(request, pk)}, headers=NOT_STORED)
+
+
+@require_GET
+def case_views_pixel(request, pk):
+    """The beacon for readers without scripts, as an image."""
+    _case_views_count(request, pk)
+    return HttpResponse(PIXEL, content_type="image/gif", headers=NOT_STORED)
+
+
+def _case_views_count(request, pk) -> int:
+    """Count a read of a published case for the beacons, and the case's count.
+
+    Only our own pages send a beacon (the browser says so, as for the language
+    switch); the bounds of showcase.counter hold for it as for the page. The
+    stored count goes to the cache, so the next beacon of this case is answered
+    without Django (showcase.front).
+    """
+    if not _from_our_pages(request):
+        raise PermissionDenied
+    generation = page_generation()
+    case, _issue = selectors.case_get_published(case_id=pk)
+    stored_count = case.views.count if hasattr(case, "views") else 0
+    view_register(case_id=case.pk, request=request)
+    page_fields_set({views_field(case.pk): stored_count}, generation)
+    return stored_count + views_pending(case.pk)
 
 
 def _render_case(request, case, issue) -> tuple[str, int]:

@@ -7,6 +7,7 @@ from django.test import TransactionTestCase
 from casehub.celery import app as celery_app
 from showcase import cache as page_cache
 from showcase import counter as view_counter
+from showcase import front as front_path
 
 # The Chromium fixtures, for tests/e2e and the browser checks of tests/security.
 pytest_plugins = ["tests.browser"]
@@ -96,13 +97,24 @@ def _isolated(settings, tmp_path):
 
 def _local_reads_forget():
     """Drop this process's pending reads and the timer that would fold them:
-    a fold left running would move the next test's reads behind its back."""
+    a fold left running would move the next test's reads behind its back.
+    Also what the process remembers of pages and readers, and its Redis
+    socket: each test starts on its own Redis database."""
     local = view_counter._local
     with local.lock:
         timer, local.timer = local.timer, None
     if timer is not None:
         timer.cancel()
     local.take()
+    for memory in (
+        view_counter._pages_here,
+        view_counter._seen_here,
+        view_counter._pending_here,
+        front_path._held,
+    ):
+        with memory.lock:
+            memory.pages.clear()
+    page_cache._link_close()
 
 
 @pytest.fixture

@@ -148,6 +148,11 @@ EXPECTED = {
     "showcase:issue": (by_role(200), by_role(405), nothing),
     "showcase:case": (by_role(200), by_role(405), nothing),
     "showcase:search": (by_role(200), by_role(405), nothing),
+    # The beacons of a case page from the published copy count a read only
+    # when the browser says our own page sent them, which no request here
+    # does; a read is never a row (it waits in Redis for the fold).
+    "showcase:case_views": (by_role(405), by_role(403), nothing),
+    "showcase:case_views_pixel": (by_role(403), by_role(405), nothing),
     "showcase:feed": (by_role(200), by_role(200), nothing),
     # A GET changes nothing and goes on; a POST must come from our own pages
     # (tests/showcase/test_language_switch.py), and this one says nothing.
@@ -545,6 +550,8 @@ def _world_build():
             "showcase:feed": {"slug": the_series.slug},
             "showcase:issue": {"slug": the_series.slug, "number": 1},
             "showcase:case": {"pk": out.pk},
+            "showcase:case_views": {"pk": out.pk},
+            "showcase:case_views_pixel": {"pk": out.pk},
             "language_switch": {"code": "en"},
             "submissions:revision_detail": {"pk": in_review.pk, "number": 1},
             "submissions:case_resubmit": {"pk": returned.pk},

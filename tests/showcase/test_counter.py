@@ -139,7 +139,8 @@ class RedisCounterTests:
         first = Client(REMOTE_ADDR="192.0.2.1")
         second = Client(REMOTE_ADDR="192.0.2.2")
         assert "浏览量：1" in first.get(url).content.decode()
-        assert redis_counter.hlen(PAGES_KEY) == 2  # now cached: the page and its stamp
+        # Now cached: the page, its stamp and its stored count (for the beacon).
+        assert redis_counter.hlen(PAGES_KEY) == 3
         assert "浏览量：2" in second.get(url).content.decode()
         assert "浏览量：2" in first.get(url).content.decode()
         assert counter.views_fold() == 2
