@@ -1,6 +1,6 @@
 """The public reading site: home, series, issue and case pages, feeds, health."""
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -51,6 +51,7 @@ def _cached(request, field: str, build) -> HttpResponse:
     """
     if request.user.is_authenticated:
         return build()
+    _shared_address(request)
     cached, generation = page_lookup(field)
     if cached is not None:
         status, content = page_split(cached)
@@ -60,6 +61,14 @@ def _cached(request, field: str, build) -> HttpResponse:
         copy = response.content if response.status_code == 200 else None
         page_set(field, response.status_code, response.content, generation, copy=copy)
     return response
+
+
+def _shared_address(request, query: str = "") -> None:
+    """The address a page shared among readers names as its own (the language
+    switch goes back to it): the page's path and only the query it was cached
+    for, so no reader's query string (?from=… of a shared link, or anything a
+    hostile one adds) ends up in the page everyone else is given."""
+    request.shared_address = request.path + (f"?{query}" if query else "")
 
 
 @require_GET
@@ -122,7 +131,12 @@ def series_detail(request, slug):
 
     if key is None:
         return build()
-    return _cached(request, page_field("series", slug, *key), build)
+
+    def build_shared():
+        _shared_address(request, "" if key[0] == "1" else f"page={key[0]}")
+        return build()
+
+    return _cached(request, page_field("series", slug, *key), build_shared)
 
 
 @require_GET
@@ -149,6 +163,9 @@ def search(request):
         )
     others = request.GET.copy()
     others.pop("page", None)
+    if cacheable:
+        shared = {"q": query, **({} if page_number == "1" else {"page": page_number})}
+        _shared_address(request, urlencode(shared))
     context = {
         "form": form,
         "query": query,
@@ -208,6 +225,8 @@ def case_detail(request, pk):
         # database held before a publish or unpublish is never kept after it.
         anonymous = not request.user.is_authenticated
         generation = page_generation() if anonymous else None
+        if anonymous:
+            _shared_address(request)
         case, issue = selectors.case_get_published(case_id=pk)
         html, stored_count = _render_case(request, case, issue)
         body = html.encode()

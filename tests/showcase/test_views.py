@@ -173,6 +173,34 @@ class QueryBudgetTests:
             assert reader().get(url).status_code == 200
 
 
+class SharedPageAddressTests:
+    """A page cached for every reader names only its own address, whatever
+    query string the reader who had it built sent."""
+
+    @pytest.mark.parametrize("kind", ["home", "case", "issue", "series"])
+    def test_a_readers_query_string_stays_out_of_the_shared_page(
+        self, who, the_series, kind
+    ):
+        issue = published_issue(who, the_series)
+        url = {
+            "home": "/",
+            "case": reverse("showcase:case", args=[issue.cases.get().pk]),
+            "issue": issue.get_absolute_url(),
+            "series": the_series.get_absolute_url(),
+        }[kind]
+        first = reader().get(url + "?from=groupmessage&x=%22evil%22").content.decode()
+        shared = reader().get(url).content.decode()
+        for page in (first, shared) if kind != "series" else (shared,):
+            assert f'name="next" value="{url}"' in page
+            assert "evil" not in page and "groupmessage" not in page
+
+    def test_a_search_page_names_its_query_as_the_cache_keeps_it(self, who):
+        page = reader().get("/search/?q=%20%E5%85%9A%E5%BB%BA%20&page=1")
+        assert 'name="next" value="/search/?q=%E5%85%9A%E5%BB%BA"' in (
+            page.content.decode()
+        )
+
+
 class CacheInvalidationTests:
     def test_publishing_shows_up_on_cached_pages(self, who, the_series):
         published_issue(who, the_series)
