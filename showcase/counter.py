@@ -277,6 +277,13 @@ local function count(seen, per_case, per_address, pending, case_id, seconds,
   end
   return redis.call('HINCRBY', pending, case_id, 1)
 end
+-- The case's pending reads after counting this one (if it counts).
+local function count_pending(seen, per_case, per_address, pending, case_id,
+                             seconds, case_limit, address_limit)
+  return count(seen, per_case, per_address, pending, case_id, seconds,
+               case_limit, address_limit)
+    or tonumber(redis.call('HGET', pending, case_id) or '0')
+end
 """
 
 _COUNT_SCRIPT = (
@@ -304,11 +311,8 @@ local page = false
 if stamp ~= ARGV[4] then
   page = redis.call('HGET', KEYS[1], ARGV[1])
 end
-local pending = count(KEYS[2], KEYS[4], KEYS[5], KEYS[3], ARGV[3], ARGV[2],
-                      ARGV[5], ARGV[6])
-if not pending then
-  pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
-end
+local pending = count_pending(KEYS[2], KEYS[4], KEYS[5], KEYS[3], ARGV[3],
+                              ARGV[2], ARGV[5], ARGV[6])
 return {stamp, page, pending, redis.call('PTTL', KEYS[2]), redis.call('GET', KEYS[6])}
 """
 )
@@ -387,12 +391,8 @@ local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if not stored then
   return false
 end
-local pending = count(KEYS[2], KEYS[4], KEYS[5], KEYS[3], ARGV[3], ARGV[2],
-                      ARGV[4], ARGV[5])
-if not pending then
-  pending = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
-end
-return tonumber(stored) + pending
+return tonumber(stored) + count_pending(KEYS[2], KEYS[4], KEYS[5], KEYS[3],
+                                       ARGV[3], ARGV[2], ARGV[4], ARGV[5])
 """
 )
 

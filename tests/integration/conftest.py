@@ -1,7 +1,9 @@
 """Real services for integration tests: PostgreSQL, Redis, a Celery worker."""
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -169,3 +171,56 @@ def sent_mails(worker_dirs: Path) -> list[str]:
 
 def mails_to(worker_dirs: Path, address: str) -> list[str]:
     return [mail for mail in sent_mails(worker_dirs) if f"To: {address}" in mail]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        assert wait_for(lambda: self._pings(client), timeout=10), "Redis did not start"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    @staticmethod
+    def _pings(client) -> bool:
+        try:
+            return client.ping()
+        except redis.RedisError:
+            return False
+
+
+@pytest.fixture
+def own_redis():
+    if shutil.which("redis-server") is None:
+        service_missing("redis-server is not installed")
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()

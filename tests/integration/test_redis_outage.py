@@ -9,8 +9,6 @@ import http.cookiejar
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -19,73 +17,18 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-import redis
 from celery import Celery
 from django.conf import global_settings
 from django.conf import settings as django_settings
 
 from inbox.models import Notification
 from submissions.models import Case
-from tests.conftest import service_missing
-from tests.integration.conftest import mails_to, wait_for
+from tests.integration.conftest import free_port, mails_to, wait_for
 from tests.review.factories import draft, people
 from tests.showcase.factories import published_issue, series
 from tests.submissions.factories import PASSWORD
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, port: int):
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        assert wait_for(lambda: self._pings(client), timeout=10), "Redis did not start"
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    @staticmethod
-    def _pings(client) -> bool:
-        try:
-            return client.ping()
-        except redis.RedisError:
-            return False
-
-
-@pytest.fixture
-def own_redis():
-    if shutil.which("redis-server") is None:
-        service_missing("redis-server is not installed")
-    server = RedisServer(free_port())
-    server.start()
-    yield server
-    if server.process.poll() is None:
-        server.stop()
 
 
 @pytest.fixture
