@@ -3,6 +3,7 @@
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -46,10 +47,10 @@ SEARCH_PAGE_NUMBERS = frozenset(str(number) for number in range(1, 6))
 def _cached(request, field: str, build) -> HttpResponse:
     """Serve a page from the cache to anonymous readers; build it otherwise.
 
-    Signed-in users see their own menu in the header, so their pages are
-    never shared.
+    Signed-in users see their own menu in the header, and a reader with a
+    message waiting sees it on the page, so their pages are never shared.
     """
-    if request.user.is_authenticated:
+    if not _shared_reader(request):
         return build()
     _shared_address(request)
     cached, generation = page_lookup(field)
@@ -61,6 +62,12 @@ def _cached(request, field: str, build) -> HttpResponse:
         copy = response.content if response.status_code == 200 else None
         page_set(field, response.status_code, response.content, generation, copy=copy)
     return response
+
+
+def _shared_reader(request) -> bool:
+    """A reader whose page may be shared: not signed in, no message waiting
+    (showcase.front sends a reader with a session or message cookie here)."""
+    return not request.user.is_authenticated and not len(get_messages(request))
 
 
 def _shared_address(request, query: str = "") -> None:
@@ -145,7 +152,7 @@ def search(request):
     query = site_search.query_normalise(request.GET.get("q", ""))
     page_number = request.GET.get("page", "1")
     key = search_page_key(request.GET)
-    cacheable = not request.user.is_authenticated and key is not None
+    cacheable = key is not None and _shared_reader(request)
     generation = None
     if cacheable:
         field = page_field("search", *key)
@@ -214,7 +221,8 @@ def case_detail(request, pk):
     """The public case page. Every read is counted, also when the page is cached."""
     field = page_field("case", pk)
     cached = None
-    if not request.user.is_authenticated:
+    shared = _shared_reader(request)
+    if shared:
         cached, pending = case_read(case_id=pk, request=request, field=field)
     if cached is not None:
         stored_count, body = page_split(cached)
@@ -223,14 +231,13 @@ def case_detail(request, pk):
         # published case (the selector answers 404 otherwise) is counted. The
         # generation is read before the case, so a page built from what the
         # database held before a publish or unpublish is never kept after it.
-        anonymous = not request.user.is_authenticated
-        generation = page_generation() if anonymous else None
-        if anonymous:
+        generation = page_generation() if shared else None
+        if shared:
             _shared_address(request)
         case, issue = selectors.case_get_published(case_id=pk)
         html, stored_count = _render_case(request, case, issue)
         body = html.encode()
-        if anonymous:
+        if shared:
             page_set(
                 field,
                 stored_count,

@@ -2,8 +2,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.conf import settings
+from django.contrib.messages import INFO
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from showcase import services
@@ -173,7 +176,7 @@ class QueryBudgetTests:
             assert reader().get(url).status_code == 200
 
 
-class SharedPageAddressTests:
+class SharedPageTests:
     """A page cached for every reader names only its own address, whatever
     query string the reader who had it built sent."""
 
@@ -193,6 +196,24 @@ class SharedPageAddressTests:
         for page in (first, shared) if kind != "series" else (shared,):
             assert f'name="next" value="{url}"' in page
             assert "evil" not in page and "groupmessage" not in page
+
+    @pytest.mark.parametrize("kind", ["home", "case", "search"])
+    def test_a_message_waiting_for_one_reader_is_not_shared(
+        self, who, the_series, kind
+    ):
+        issue = published_issue(who, the_series)
+        url = {
+            "home": "/",
+            "case": reverse("showcase:case", args=[issue.cases.get().pk]),
+            "search": "/search/?q=%E5%85%9A%E5%BB%BA",
+        }[kind]
+        storage = CookieStorage(RequestFactory().get("/"))
+        waiting = reader()
+        waiting.cookies["messages"] = storage._encode(
+            [Message(INFO, "给你一个人的提示")]
+        )
+        assert "给你一个人的提示" in waiting.get(url).content.decode()
+        assert "给你一个人的提示" not in reader().get(url).content.decode()
 
     def test_a_search_page_names_its_query_as_the_cache_keeps_it(self, who):
         page = reader().get("/search/?q=%20%E5%85%9A%E5%BB%BA%20&page=1")
