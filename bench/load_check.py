@@ -5,7 +5,9 @@ may read, with each case's view count as it stands.
 `check PLAN REPORT`: after the run and after the Celery worker has drained,
 folds the counted reads into the database and compares what PostgreSQL holds
 with what the load client sent and saw. Prints name=value lines; exits 1 when
-anything was lost, duplicated, miscounted, or the client saw a 5xx or an error.
+anything was lost, duplicated, miscounted, the client saw a 5xx or an error,
+or nginx answered no case page from the published copy (the run then never
+tried the beacons' counting).
 """
 
 import json
@@ -168,6 +170,10 @@ def check(plan_path: str, report_path: str) -> int:
             ("emails_unsent", figures["emails_unsent"] > 0),
             ("views", figures["views_mismatched_cases"] > 0),
             ("views", figures["views_counted"] != figures["views_expected"]),
+            (
+                "copy_unused",
+                client["case_reads"] > 0 and client["load_case_reads_from_copy"] == 0,
+            ),
         )
         if bad
     ]

@@ -1,15 +1,19 @@
 """make load: anonymous readers and signed-in branch secretaries at once.
 
-Each reader thread is one visitor (its own User-Agent, and its own address in
-X-Forwarded-For, as the front server passes it on) reading published case
-pages, with some home, series and issue pages between them. Each writer thread
+The clients talk to nginx with the shipped configuration, in front of
+gunicorn. Each reader thread is one visitor (its own User-Agent, and its own
+address in X-Forwarded-For, which nginx trusts from this machine and passes on)
+reading published case pages, with some home, series and issue pages between
+them. A case page nginx answers from the published copy holds no count but a
+beacon; the reader then posts it as the page's script does in a browser, and
+that post is what counts the read. Each writer thread
 signs in as one branch secretary through the login form, then, again and
 again, writes a case through the create form and submits it from the case
 page, following every redirect as a browser does.
 
 Prints name=value lines and writes a JSON report for bench/load_check.py: every
 title sent and what the client saw of it, and how many distinct visitors got
-each case page.
+each case page (through the page itself, or its beacon).
 
 Standard library only: one keep-alive connection per thread (http.client) is
 all a browser-like client needs here, and threads keep the flow of each
@@ -30,13 +34,16 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 TIMEOUT = 30
-# Reopen a connection idle this long: gunicorn closes kept-alive connections
-# after --keep-alive seconds, and a POST must not go out on one it is closing.
+# Reopen a connection idle this long: a server closes kept-alive connections
+# after a while (nginx's keepalive_timeout, gunicorn's --keep-alive), and a POST
+# must not go out on one it is closing.
 IDLE_REOPEN = 2.0
 
 CSRF_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 BRANCH_RE = re.compile(rb'<input[^>]*name="branch"[^>]*value="(\d+)"')
 EDIT_RE = re.compile(r"/submissions/(\d+)/edit/")
+BEACON_RE = re.compile(rb'data-views-beacon="([^"]+)"')
+COUNT_RE = re.compile(rb'\{"views": ?(\d+)\}')
 
 
 class Failure(Exception):
@@ -57,7 +64,9 @@ class Browser:
         self.last_used = 0.0
         self.statuses: Counter = Counter()
 
-    def request(self, method: str, path: str, *, body=None, content_type=None):
+    def request(
+        self, method: str, path: str, *, body=None, content_type=None, extra=None
+    ):
         """Send one request; returns (status, headers, body, milliseconds)."""
         if self.conn is not None and time.monotonic() - self.last_used > IDLE_REOPEN:
             self.conn.close()
@@ -71,8 +80,10 @@ class Browser:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
-            headers["Content-Type"] = content_type
+            if content_type is not None:
+                headers["Content-Type"] = content_type
             headers["Origin"] = self.origin
+        headers.update(extra or {})
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(
@@ -181,6 +192,7 @@ class Run:
         self.errors: list[str] = []
         self.read_ms: list[float] = []
         self.case_reads = 0
+        self.case_reads_from_copy = 0
         self.write_ms: list[float] = []
         self.views: Counter = Counter()
         self.writes: list[dict] = []
@@ -203,6 +215,7 @@ class Run:
             self.read_ms.extend(parts.get("read_ms", []))
             seen = parts.get("seen", Counter())
             self.case_reads += sum(seen.values())
+            self.case_reads_from_copy += parts.get("from_copy", 0)
             # A visitor counts once per case, however often it read the page,
             # and its address adds no more than the site's hourly bound: the
             # first cases it read, in the order it read them.
@@ -225,14 +238,60 @@ def reader(run: Run, index: int) -> None:
     )
     seen: Counter = Counter()  # case id -> pages got
     read_ms, errors = [], []
+    # Case pages nginx answered from the published copy (each one's beacon
+    # posted).
+    sources = Counter()
     run.gate.wait()
     try:
-        _read_until_done(run, rng, browser, seen, read_ms, errors)
+        _read_until_done(run, rng, browser, seen, read_ms, errors, sources)
     finally:
-        run.report(browser, seen=seen, read_ms=read_ms, errors=errors)
+        run.report(
+            browser,
+            seen=seen,
+            read_ms=read_ms,
+            errors=errors,
+            from_copy=sources["copy"],
+        )
 
 
-def _read_until_done(run, rng, browser, seen, read_ms, errors) -> None:
+def case_page_check(browser: Browser, path: str, headers, content: bytes) -> bool:
+    """A case page as a browser takes it: True if it came from the copy.
+
+    nginx gives a file of the copy with an ETag, and the file holds a beacon
+    where the count goes; the reader posts it as static/js/views.js does, and
+    the site counts the read then. A page from Django holds the count, and
+    was counted as it was built.
+    """
+    beacon = BEACON_RE.search(content)
+    from_copy = headers.get("ETag") is not None
+    if from_copy != (beacon is not None):
+        raise Failure(
+            f"GET {path}: ETag {'present' if from_copy else 'missing'} but "
+            f"{'a beacon' if beacon else 'no beacon'} in the page"
+        )
+    if beacon is None:
+        return False
+    target = beacon[1].decode()
+    status, _headers, answer, _ms = browser.request(
+        "POST",
+        target,
+        body=b"",
+        extra={
+            "Accept": "application/json",
+            "Referer": browser.origin + path,
+            "Sec-Fetch-Site": "same-origin",
+            "Sec-Fetch-Mode": "cors",
+            "Sec-Fetch-Dest": "empty",
+        },
+    )
+    if status != 200:
+        raise Failure(f"POST {target}: {status}, expected 200")
+    if COUNT_RE.fullmatch(answer.strip()) is None:
+        raise Failure(f"POST {target}: answered {answer[:80]!r}, not a count")
+    return True
+
+
+def _read_until_done(run, rng, browser, seen, read_ms, errors, sources) -> None:
     plan = run.plan
     while run.running():
         roll = rng.random()
@@ -248,12 +307,14 @@ def _read_until_done(run, rng, browser, seen, read_ms, errors) -> None:
         else:
             path = "/"
         try:
-            _headers, _content, elapsed_ms = browser.get(path)
+            headers, content, elapsed_ms = browser.get(path)
+            read_ms.append(elapsed_ms)
+            if case_id is not None and case_page_check(browser, path, headers, content):
+                sources["copy"] += 1
         except Failure as error:
             errors.append(str(error))
             time.sleep(0.05)
             continue
-        read_ms.append(elapsed_ms)
         if case_id is not None:
             seen[case_id] += 1
 
@@ -429,6 +490,8 @@ def main() -> int:
         "requests": sum(run.statuses.values()),
         "reads": len(run.read_ms),
         "case_reads": run.case_reads,
+        "load_case_reads_from_copy": run.case_reads_from_copy,
+        "load_case_reads_from_django": run.case_reads - run.case_reads_from_copy,
         "read_rps": f"{len(run.read_ms) / elapsed:.1f}",
         "read_p50_ms": f"{percentile(run.read_ms, 0.50):.1f}",
         "read_p95_ms": f"{percentile(run.read_ms, 0.95):.1f}",
