@@ -1,8 +1,10 @@
 import os
+from contextlib import contextmanager
 
 import pytest
+import redis
 from django.core.cache import cache
-from django.test import TransactionTestCase
+from django.test import TransactionTestCase, override_settings
 
 from casehub.celery import app as celery_app
 from showcase import cache as page_cache
@@ -93,6 +95,34 @@ def _isolated(settings, tmp_path):
     yield
     cache.clear()
     _local_reads_forget()
+
+
+@contextmanager
+def redis_cache(database: int):
+    """Redis database `database` as the site's cache, empty before and after;
+    yields a client of it. Skips (or fails in CI) when Redis is not there."""
+    location = f"{REDIS_URL}/{database}"
+    client = redis.Redis.from_url(location, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
+    client.flushdb()
+    page_cache.redis_client.cache_clear()
+    page_cache._link_close()
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+        }
+    }
+    try:
+        with override_settings(CACHES=caches):
+            yield client
+    finally:
+        page_cache.redis_client.cache_clear()
+        page_cache._link_close()
+        client.flushdb()
 
 
 def _local_reads_forget():

@@ -48,6 +48,22 @@ def worker_dirs(tmp_path_factory):
     return root
 
 
+def gunicorn_command(port: int) -> list[str]:
+    """gunicorn serving the site on this port: one process of four threads."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "casehub.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+    ]
+
+
 def database_url(postgres: dict) -> str:
     """The test database's address, for a process started from a test."""
     return (

@@ -32,6 +32,7 @@ from tests.integration.conftest import (
     RedisServer,
     database_url,
     free_port,
+    gunicorn_command,
     wait_for,
 )
 from tests.showcase.factories import people, published_issue, series
@@ -198,18 +199,7 @@ def servers(postgres, tmp_path_factory):
     web_log_path = folder / "web.log"
     with web_log_path.open("w") as web_log:
         web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "casehub.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-            ],
+            gunicorn_command(port),
             stdout=web_log,
             stderr=subprocess.STDOUT,
             **common,

@@ -23,7 +23,12 @@ from django.conf import settings as django_settings
 
 from inbox.models import Notification
 from submissions.models import Case
-from tests.integration.conftest import free_port, mails_to, wait_for
+from tests.integration.conftest import (
+    free_port,
+    gunicorn_command,
+    mails_to,
+    wait_for,
+)
 from tests.review.factories import draft, people
 from tests.showcase.factories import published_issue, series
 from tests.submissions.factories import PASSWORD
@@ -54,18 +59,7 @@ def site(own_redis, postgres, tmp_path):
     web_log = (tmp_path / "web.log").open("w")
     worker_log = (tmp_path / "worker.log").open("w")
     web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "casehub.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-        ],
+        gunicorn_command(port),
         stdout=web_log,
         stderr=subprocess.STDOUT,
         **common,

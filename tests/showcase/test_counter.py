@@ -3,40 +3,22 @@
 import threading
 
 import pytest
-import redis
 from django.test import RequestFactory, override_settings
 
 from showcase import cache as cache_module
 from showcase import counter
 from showcase.cache import redis_client
 from showcase.models import ViewCount, ViewFold
-from tests.conftest import REDIS_URL, service_missing
+from tests.conftest import redis_cache, service_missing
 from tests.showcase.factories import people, published_issue, series
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-COUNTER_REDIS = f"{REDIS_URL}/13"
-REDIS_CACHE = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": COUNTER_REDIS,
-    }
-}
-
 
 @pytest.fixture
 def redis_counter():
-    client = redis.Redis.from_url(COUNTER_REDIS, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
-    client.flushdb()
-    redis_client.cache_clear()
-    with override_settings(CACHES=REDIS_CACHE):
+    with redis_cache(13) as client:
         yield client
-    redis_client.cache_clear()
-    client.flushdb()
 
 
 def visit(case_id, visitor):

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 
 import pytest
-import redis
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
@@ -17,19 +16,12 @@ from showcase import cache as cache_module
 from showcase import counter, services
 from showcase.cache import redis_client
 from showcase.front import FrontPath
-from tests.conftest import REDIS_URL, service_missing
+from tests.conftest import redis_cache
 from tests.review.factories import committed
 from tests.showcase.factories import people, published_issue, series
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FRONT_REDIS = f"{REDIS_URL}/7"
-REDIS_CACHE = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": FRONT_REDIS,
-    }
-}
 # Nothing listens on this port: every call to Redis fails at once.
 UNREACHABLE_CACHE = {
     "default": {
@@ -45,19 +37,8 @@ SIGN_OUT = "data-sign-out"
 def front_redis(settings):
     """Redis as the cache, on a database of its own, empty before and after."""
     settings.ALLOWED_HOSTS = [HOST, "testserver"]
-    client = redis.Redis.from_url(FRONT_REDIS, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        service_missing(f"Redis at {REDIS_URL} is not reachable ({error})")
-    client.flushdb()
-    redis_client.cache_clear()
-    cache_module._link_close()
-    with override_settings(CACHES=REDIS_CACHE):
+    with redis_cache(7) as client:
         yield client
-    redis_client.cache_clear()
-    cache_module._link_close()
-    client.flushdb()
 
 
 class CountingDjango:
