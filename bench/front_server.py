@@ -79,7 +79,10 @@ http {{
     default_type application/octet-stream;
     sendfile on;
     tcp_nopush on;
-    access_log off;
+    # A request carrying X-Front-Probe is logged with where its answer came
+    # from ("-": nginx itself, from the copy), for served_from_copy().
+    log_format casehub_probe '$http_x_front_probe $upstream_addr';
+    access_log {work}/probe.log casehub_probe if=$http_x_front_probe;
     keepalive_requests 100000;
     client_body_temp_path {work}/temp/body;
     proxy_temp_path {work}/temp/proxy;
@@ -135,6 +138,23 @@ def stop(work: Path) -> None:
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+
+
+def served_from_copy(work: Path, probe: str, timeout: float = 2.0) -> bool:
+    """Whether nginx answered the request sent with `X-Front-Probe: probe`
+    itself, from the published copy, rather than passing it to gunicorn.
+    (nginx writes the line once the answer is out: wait for it a little.)"""
+    log = work / "probe.log"
+    deadline = time.monotonic() + timeout
+    while True:
+        if log.exists():
+            for line in log.read_text(errors="replace").splitlines():
+                name, _, upstream = line.partition(" ")
+                if name == probe:
+                    return upstream == "-"
+        if time.monotonic() > deadline:
+            raise LookupError(f"nginx logged no request with probe {probe!r}")
+        time.sleep(0.02)
 
 
 def _log(work: Path) -> str:

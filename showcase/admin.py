@@ -28,6 +28,10 @@ class SeriesAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         public_cache_bump_on_commit()
 
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        public_cache_bump_on_commit()
+
 
 class IssueCaseInline(admin.TabularInline):
     model = IssueCase

@@ -116,28 +116,44 @@ def _link_open(client) -> bool:
         )
     if options.get("db"):
         hello.append(("SELECT", options["db"]))
-    for reply in _exchange(hello):
+    for reply in _exchange(hello) if hello else ():
         if isinstance(reply, hiredis.ReplyError):
             raise redis.ConnectionError(str(reply))
     return True
 
 
+class _Stale(Exception):
+    """A kept socket Redis had closed: nothing was read, nothing was done."""
+
+
 def _exchange(commands) -> list:
-    """Send `commands` at once on this thread's socket; their replies."""
+    """Send `commands` at once on this thread's socket; their replies.
+
+    A socket Redis closed while it was kept (a restart, an idle timeout) fails
+    before any reply arrives: that raises _Stale, for the caller to connect
+    again and send once more, since Redis never read the commands.
+    """
     if not commands:
         return []
     sock, reader = _link.sock, _link.reader
-    sock.sendall(b"".join(hiredis.pack_command(command) for command in commands))
     replies = []
-    while len(replies) < len(commands):
-        reply = reader.gets()
-        if reply is False:
+    heard = False
+    try:
+        sock.sendall(b"".join(hiredis.pack_command(command) for command in commands))
+        while len(replies) < len(commands):
+            reply = reader.gets()
+            if reply is not False:
+                replies.append(reply)
+                continue
             chunk = sock.recv(65536)
             if not chunk:
-                raise ConnectionError("Redis closed the connection")
+                raise ConnectionResetError("Redis closed the connection")
+            heard = True
             reader.feed(chunk)
-        else:
-            replies.append(reply)
+    except (BrokenPipeError, ConnectionResetError) as error:
+        if not heard:
+            raise _Stale from error
+        raise
     return replies
 
 
@@ -165,8 +181,13 @@ def redis_call(*commands):
             _link_close()
             if not _link_open(client):
                 return _client_call(client, commands)
-        replies = _exchange(commands)
-    except (redis.RedisError, OSError, hiredis.ProtocolError) as error:
+        try:
+            replies = _exchange(commands)
+        except _Stale:
+            _link_close()
+            _link_open(client)
+            replies = _exchange(commands)
+    except (_Stale, redis.RedisError, OSError, hiredis.ProtocolError) as error:
         _link_close()
         redis_failed(error)
         return None
@@ -287,6 +308,38 @@ def page_generation() -> str | None:
     except redis.RedisError as error:
         redis_failed(error)
         return None
+
+
+class _Trust:
+    """The copy's link as last found to agree with Redis, and when."""
+
+    link = None
+    at = 0.0
+
+
+_trust = _Trust()
+# How long the copy's link is taken for the generation without asking Redis:
+# on one machine the link moves with every retirement, so this only bounds
+# how long a link left behind (a folder not writable, another machine's copy)
+# could be believed.
+TRUST_SECONDS = 1.0
+
+
+def trusted_generation() -> str | None:
+    """The generation now, read off the published copy's link without a round
+    trip to Redis, if Redis agreed with the link less than TRUST_SECONDS ago;
+    None without a copy, or when they disagree."""
+    link = published.current_generation()
+    if link is None:
+        return None
+    now = time.monotonic()
+    if _trust.link == link and now - _trust.at < TRUST_SECONDS:
+        return link
+    replies = redis_call(("GET", GENERATION_KEY))
+    if replies is None or (replies[0] or b"").decode() != link:
+        return None
+    _trust.link, _trust.at = link, now
+    return link
 
 
 def page_lookup(field: str) -> tuple[bytes | None, str | None]:
@@ -414,23 +467,41 @@ def public_cache_bump() -> None:
     The new generation is set and the copy's folder changed under one lock, so
     two retirements at once leave the cache and the copy on the same one. If the
     cache cannot be reached, the copy goes all the same: readers are then served
-    by Django until the next retirement starts a copy again.
+    by Django until the next retirement starts a copy again. If the copy's lock
+    cannot be had (its folder not writable, say), the cache is retired anyway
+    and the copy taken down as far as it can be.
     """
     generation = uuid.uuid4().hex
-    with published.locked():
-        client = redis_client()
+    try:
+        lock = published.locked()
+        lock.__enter__()
+    except OSError:
+        logger.exception("the published copy's lock could not be taken")
+        lock = None
+    try:
         try:
-            if client is None:
-                cache.set(VERSION_KEY, generation, timeout=None)
-            else:
-                pipe = client.pipeline(transaction=True)
-                pipe.set(GENERATION_KEY, generation)
-                pipe.delete(PAGES_KEY)
-                pipe.execute()
+            _generation_start(generation)
         except Exception:
             published.copy_drop()
             raise
-        published.copy_start(generation)
+        if lock is None:
+            published.copy_drop()
+        else:
+            published.copy_start(generation)
+    finally:
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+
+def _generation_start(generation: str) -> None:
+    client = redis_client()
+    if client is None:
+        cache.set(VERSION_KEY, generation, timeout=None)
+        return
+    pipe = client.pipeline(transaction=True)
+    pipe.set(GENERATION_KEY, generation)
+    pipe.delete(PAGES_KEY)
+    pipe.execute()
 
 
 def public_cache_bump_on_commit() -> None:

@@ -39,10 +39,10 @@ from .cache import (
     redis_down,
     redis_failed,
     script_run,
+    trusted_generation,
     views_field,
 )
 from .models import ViewCount, ViewFold
-from .published import current_generation
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ def case_read(*, case_id: int, request, field: str) -> tuple[bytes | None, int]:
         return None, 0
     seen = _seen_key(case_id, request)
     now = time.monotonic()
-    generation = current_generation()
+    generation = trusted_generation()
     known_stamp, known_page, known_generation = _pages_here.get(field, ("", None, None))
     if generation is not None and known_generation == generation:
         until = _seen_here.get(seen)

@@ -42,9 +42,9 @@ from .cache import (
     page_split,
     redis_client,
     redis_down,
+    trusted_generation,
 )
 from .counter import beacon_count, case_read
-from .published import current_generation
 from .views import (
     PIXEL,
     VIEWS_PLACEHOLDER_BYTES,
@@ -185,32 +185,34 @@ class _Reader:
 
 # What a few request headers decide, kept once decided by Django's own code:
 # whether the host is allowed and the scheme is HTTPS, and the language. A
-# hostile client can send any number of different values, so only so many
-# answers are kept; past that they are decided afresh each time.
-MEMO_SIZE = 1024
-_hosts: dict[tuple, bool | None] = {}
-_languages: dict[tuple, str] = {}
+# hostile client can send any number of different values: only the latest
+# MEMO_SIZE answers are kept, each costing what its headers cost.
+MEMO_SIZE = 256
+_hosts = RecentPages(size=MEMO_SIZE)
+_languages = RecentPages(size=MEMO_SIZE)
 
 
 @receiver(setting_changed)
 def _memos_forget(**kwargs):
-    _hosts.clear()
-    _languages.clear()
+    for memo in (_hosts, _languages):
+        with memo.lock:
+            memo.pages.clear()
 
 
 def _host_and_scheme(environ) -> bool | None:
     """Whether the request came over HTTPS; None when Django refuses its host."""
     key = (
         environ.get("HTTP_HOST"),
-        environ.get("HTTP_X_FORWARDED_HOST"),
+        environ.get("HTTP_X_FORWARDED_HOST") if settings.USE_X_FORWARDED_HOST else None,
         environ.get("SERVER_NAME"),
         environ.get("SERVER_PORT"),
-        environ.get("HTTP_X_FORWARDED_PORT"),
+        environ.get("HTTP_X_FORWARDED_PORT") if settings.USE_X_FORWARDED_PORT else None,
         environ.get("wsgi.url_scheme"),
         environ.get(_proxy_ssl_header()),
     )
-    if key in _hosts:
-        return _hosts[key]
+    known = _hosts.get(key, _hosts)
+    if known is not _hosts:
+        return known
     request = WSGIRequest(dict(environ))
     try:
         request.get_host()
@@ -218,8 +220,7 @@ def _host_and_scheme(environ) -> bool | None:
         secure = None
     else:
         secure = request.is_secure()
-    if len(_hosts) < MEMO_SIZE:
-        _hosts[key] = secure
+    _hosts.put(key, secure)
     return secure
 
 
@@ -238,8 +239,7 @@ def _language(request) -> str:
     language = _languages.get(key)
     if language is None:
         language = translation.get_language_from_request(request)
-        if len(_languages) < MEMO_SIZE:
-            _languages[key] = language
+        _languages.put(key, language)
     return language
 
 
@@ -269,7 +269,7 @@ _held = RecentPages(size=512)
 
 def _cached(field):
     def answer():
-        generation = current_generation()
+        generation = trusted_generation()
         if generation is not None:
             held = _held.get(field)
             if held is not None and held[0] == generation:

@@ -152,6 +152,10 @@ def page_write(field: str, content: bytes, generation: str) -> None:
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(content)
+                # On disk before it is named, or a crash could leave an empty
+                # page that nginx would serve until the next retirement.
+                out.flush()
+                os.fsync(out.fileno())
             os.chmod(temporary, 0o644)
             os.replace(temporary, target)
         except BaseException:
