@@ -443,3 +443,19 @@ class LeftToDjangoTests:
         redis_client.cache_clear()
         cache_module._link_close()
         counter._local.take()
+
+
+class RedisSocketTests:
+    def test_a_socket_redis_closed_is_opened_again(self, front_redis):
+        """A Redis restart or idle timeout closes the socket a thread keeps: the
+        next call connects again and is answered; Redis is not taken for down."""
+        assert cache_module.redis_call(("SET", "probe", "1")) == [b"OK"]
+        front_redis.client_kill_filter(_type="normal", skipme=True)
+        assert cache_module.redis_call(("GET", "probe")) == [b"1"]
+        assert not cache_module.redis_down()
+
+    def test_a_script_redis_lost_is_loaded_again(self, front_redis):
+        script = "return 'kept'"
+        assert cache_module.script_run(script, keys=[], args=[]) == b"kept"
+        front_redis.script_flush()
+        assert cache_module.script_run(script, keys=[], args=[]) == b"kept"

@@ -14,8 +14,10 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client, override_settings
 
+from showcase import cache as cache_module
 from showcase import services
 from showcase.cache import (
+    GENERATION_KEY,
     PAGES_KEY,
     page_field,
     page_lookup,
@@ -234,6 +236,38 @@ class RetirementTests:
             redis_client.cache_clear()
         assert not os.path.lexists(copy / "current")
         assert not [entry for entry in copy.iterdir() if entry.name.startswith("g-")]
+
+    def test_a_lock_that_cannot_be_had_still_retires_the_cache(
+        self, copy, site, front_redis
+    ):
+        """The copy's folder not writable by the web process (front_setup run
+        as another user, say): the cache is retired all the same, and the copy
+        taken down as far as it can be."""
+        app = front()
+        issue = site["issue"].get_absolute_url()
+        get(app, issue)
+        assert not get(app, issue).by_django
+        (copy / ".lock").unlink()
+        (copy / ".lock").mkdir()  # open(".lock", "a") now fails
+        with transaction.atomic():
+            services.issue_unpublish(
+                issue=site["issue"], acting_user=site["who"].editor, reason="撤回"
+            )
+        assert front_redis.hlen(PAGES_KEY) == 0
+        assert not os.path.lexists(copy / "current")
+        gone = get(app, issue)
+        assert gone.by_django and gone.status == 410
+
+    def test_a_link_redis_disagrees_with_is_not_trusted(self, copy, site, front_redis):
+        """Pages kept in the process are answered by the copy's link only while
+        Redis agrees with it (a link left behind, another machine's copy)."""
+        app = front()
+        get(app, "/")
+        assert not get(app, "/").by_django
+        front_redis.set(GENERATION_KEY, "another-machines-retirement")
+        front_redis.delete(PAGES_KEY)
+        cache_module._trust.at = 0.0  # the second since Redis last agreed is up
+        assert get(app, "/").by_django
 
 
 class FrontSetupTests:
