@@ -20,6 +20,11 @@ urlpatterns = [
         views.CaseRevisionView.as_view(),
         name="revision_detail",
     ),
+    path(
+        "<int:pk>/notes/<int:note_pk>/reply/",
+        views.CaseNoteReplyView.as_view(),
+        name="case_note_reply",
+    ),
     path("<int:pk>/submit/", views.CaseSubmitView.as_view(), name="case_submit"),
     path("<int:pk>/resubmit/", views.CaseResubmitView.as_view(), name="case_resubmit"),
     path("<int:pk>/withdraw/", views.CaseWithdrawView.as_view(), name="case_withdraw"),

@@ -20,7 +20,15 @@ from casehub.templatetags.casehub import person
 from casehub.views import service_run
 from review import workflow
 from review.findings import finding_rows, findings_context
+from review.forms import NoteReplyForm
 from review.models import CaseEvent
+from review.notes import (
+    events_notes_attach,
+    may_reply,
+    note_reply,
+    notes_body_html,
+    notes_for_revision,
+)
 from review.selectors import case_timeline
 from review.workflow import case_resubmit, case_submit, case_withdraw
 from showcase.selectors import case_get_published
@@ -367,8 +375,11 @@ class CaseDetailView(MemberCaseMixin, DetailView):
         context["revisions"] = case.revisions.select_related("submitted_by").order_by(
             "-number"
         )
-        events = list(case_timeline(case=case))
+        events = events_notes_attach(case_timeline(case=case))
         context["events"] = events
+        latest = case.revisions.order_by("-number").first()
+        if latest is not None:
+            context.update(_notes_context(case, latest))
         if case.status == Case.Status.RETURNED:
             sent_back = (CaseEvent.Action.RETURN, CaseEvent.Action.REOPEN)
             context["return_event"] = next(
@@ -455,8 +466,59 @@ class CaseRevisionView(MemberCaseMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["case"] = self.get_case()
+        case = self.get_case()
+        context["case"] = case
+        context.update(_notes_context(case, self.object))
+        context["body_html"] = notes_body_html(self.object.body, context["notes"])
         return context
+
+
+def _notes_context(case, revision) -> dict:
+    """The reviewers' notes anchored in `revision`, and whether the branch
+    may answer those written on it (the case is back with it)."""
+    notes = notes_for_revision(revision=revision)
+    return {
+        "notes": notes,
+        "notes_revision": revision,
+        "notes_reply": any(may_reply(case, row.note) for row in notes),
+        "note_reply_form": NoteReplyForm(),
+    }
+
+
+@method_decorator(require_POST, name="dispatch")
+class CaseNoteReplyView(MemberCaseMixin, View):
+    """A member marks a reviewer's note done, or answers it."""
+
+    def post(self, request, pk, note_pk):
+        case = self.get_case()
+        note = get_object_or_404(case.notes, pk=note_pk)
+        form = NoteReplyForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.errors.as_text())
+            _answer_kept(request, form)
+            return redirect(f"{case.get_absolute_url()}#note-{note.pk}")
+        done = service_run(
+            request,
+            lambda: note_reply(
+                note=note,
+                acting_user=request.user,
+                kind=form.cleaned_data["kind"],
+                text=form.cleaned_data["text"],
+            ),
+            success=_("Your answer to the note has been recorded."),
+        )
+        if not done:
+            _answer_kept(request, form)
+        return redirect(f"{case.get_absolute_url()}#note-{note.pk}")
+
+
+def _answer_kept(request, form) -> None:
+    text = (form.data.get("text") or "").strip()
+    if text:
+        messages.info(
+            request,
+            _("Your answer was not recorded; here it is: %(text)s") % {"text": text},
+        )
 
 
 class CaseTransitionView(MemberCaseMixin, View):

@@ -2,7 +2,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Decision
+from .models import Decision, Note, NoteResponse
+
+# Also checked by the services (review.notes).
+MAX_TEXT = 2000
+MAX_QUOTE = 500
 
 
 class DecisionForm(forms.Form):
@@ -42,4 +46,52 @@ class ReopenForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("The branch reads this with the reopened case."),
+    )
+
+
+class NoteForm(forms.Form):
+    """批注: a passage of the revision (filled in by static/js/notes.js from the
+    reviewer's selection, or by a finding's button) and what to say of it."""
+
+    field = forms.ChoiceField(choices=Note.Field.choices, widget=forms.HiddenInput)
+    start = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    end = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quote = forms.CharField(max_length=MAX_QUOTE, strip=False, widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=_("Note"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    suggestion = forms.CharField(
+        label=_("Suggested text"),
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Optional: what the passage could say instead."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors.keys() & {"field", "start", "end", "quote"}:
+            # The hidden fields speak of the selection, not of themselves.
+            for name in ("field", "start", "end", "quote"):
+                self.errors.pop(name, None)
+            raise ValidationError(
+                _(
+                    "Select a passage of the text (at most %(limit)d characters) "
+                    "for the note."
+                )
+                % {"limit": MAX_QUOTE},
+                code="selection",
+            )
+        return cleaned
+
+
+class NoteReplyForm(forms.Form):
+    kind = forms.ChoiceField(choices=NoteResponse.Kind.choices)
+    text = forms.CharField(
+        label=_("Answer"),
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -190,6 +190,8 @@ class CaseEvent(AppendOnlyModel):
     )
     to_status = models.CharField(_("to"), max_length=20, choices=Case.Status.choices)
     comment = models.TextField(_("comment"), blank=True)
+    # A decision's notes in the text (review.notes), counted as it was taken.
+    note_count = models.PositiveIntegerField(_("notes in the text"), default=0)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -199,3 +201,134 @@ class CaseEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.case_id} {self.action} {self.from_status}→{self.to_status}"
+
+
+class Note(AppendOnlyModel):
+    """批注: a reviewer's note on a passage of one revision, at one stage.
+
+    Written while the round (the revision at the stage) is open and never
+    changed: the branch's answers are `NoteResponse` rows, and where the
+    passage stands in later revisions is a `NoteAnchor` row per revision.
+    """
+
+    class Field(models.TextChoices):
+        LEAD = "lead", _("Lead paragraph")
+        BODY = "body", _("Body")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="notes"
+    )
+    revision = models.ForeignKey(
+        "submissions.CaseRevision",
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        related_name="notes",
+    )
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="notes",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="review_notes",
+    )
+    field = models.CharField(_("field"), max_length=10, choices=Field.choices)
+    # The passage as the reviewer chose it, in the visible text of the field
+    # (textcheck.services.visible_text), with some text either side of it so
+    # that a later revision can find it again.
+    quote = models.CharField(_("passage"), max_length=500)
+    before = models.CharField(_("text before"), max_length=100, blank=True)
+    after = models.CharField(_("text after"), max_length=100, blank=True)
+    text = models.TextField(_("note text"))
+    suggestion = models.TextField(_("suggested text"), blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("note in the text")
+        verbose_name_plural = _("notes in the text")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.case_id} {self.field} “{self.quote[:20]}”"
+
+
+class NoteAnchor(AppendOnlyModel):
+    """Where a note's passage stands in one revision: the one it was written
+    on, and each revision after it; `start` None when the passage is gone."""
+
+    note = models.ForeignKey(
+        Note,
+        verbose_name=_("note in the text"),
+        on_delete=models.PROTECT,
+        related_name="anchors",
+    )
+    revision = models.ForeignKey(
+        "submissions.CaseRevision",
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        related_name="note_anchors",
+    )
+    start = models.PositiveIntegerField(_("start"), null=True, blank=True)
+    end = models.PositiveIntegerField(_("end"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note anchor")
+        verbose_name_plural = _("note anchors")
+        ordering = ["revision", "start", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["note", "revision"], name="note_anchor_once_per_revision"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(start__isnull=True, end__isnull=True)
+                    | models.Q(start__isnull=False, end__gt=models.F("start"))
+                ),
+                name="note_anchor_range",
+            ),
+        ]
+
+    @property
+    def found(self) -> bool:
+        return self.start is not None
+
+    def __str__(self):
+        return f"{self.note_id}@{self.revision_id} {self.start}–{self.end}"
+
+
+class NoteResponse(AppendOnlyModel):
+    """The branch's answer to a note while the case is back with it: done, or
+    a reply in words."""
+
+    class Kind(models.TextChoices):
+        DONE = "done", _("Done")
+        ANSWER = "answer", _("Answered")
+
+    note = models.ForeignKey(
+        Note,
+        verbose_name=_("note in the text"),
+        on_delete=models.PROTECT,
+        related_name="responses",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="note_responses",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    text = models.TextField(_("answer"), blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note response")
+        verbose_name_plural = _("note responses")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.note_id} {self.kind}"

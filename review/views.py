@@ -19,8 +19,15 @@ from submissions.models import Case
 from .diff import revision_diff
 from .filters import ReviewQueueFilter
 from .findings import findings_context
-from .forms import DecisionForm, ReopenForm
+from .forms import DecisionForm, NoteForm, ReopenForm
 from .models import Decision, ReviewStage
+from .notes import (
+    events_notes_attach,
+    note_add,
+    notes_body_html,
+    notes_for_revision,
+    round_is_open,
+)
 from .selectors import (
     case_get_for_reviewer,
     case_get_rejected,
@@ -182,24 +189,73 @@ class ReviewCaseView(LoginRequiredMixin, View):
         _keep_comment(request, form)
         return redirect("review:queue")
 
-    def render(self, case, form, status=200):
+    def render(self, case, form, status=200, note_form=None):
         revision, previous = revisions_for_review(case=case)
         diff = revision_diff(previous, revision, labels=DIFF_LABELS) if previous else []
+        notes = notes_for_revision(revision=revision)
         context = {
             "case": case,
             "revision": revision,
             "previous": previous,
             "diff": diff,
             "diff_has_changes": any(field.changed for field in diff),
-            "events": case_timeline(case=case),
+            "events": events_notes_attach(case_timeline(case=case)),
             "form": form,
             **findings_context(
                 text=revision,
                 findings=revision_findings_by_field(revision=revision),
                 id_prefix="finding",
             ),
+            "notes": [row for row in notes if not row.carried],
+            "carried_notes": [row for row in notes if row.carried],
+            "note_form": note_form or NoteForm(),
+            "may_note": round_is_open(case, revision),
         }
+        # The notes marked over the findings' marks: both are inline, so the
+        # visible text, and with it every offset, stays the same.
+        context["body_html"] = notes_body_html(
+            context["body_html"] or revision.body, notes
+        )
         return render(self.request, self.template_name, context, status=status)
+
+
+@method_decorator(require_POST, name="dispatch")
+class NoteAddView(LoginRequiredMixin, View):
+    """批注: a reviewer of the stage notes a passage of the revision under review.
+
+    A refusal shows the review page again with everything typed in it."""
+
+    def post(self, request, pk):
+        case = case_get_for_reviewer(case_id=pk, user=request.user)
+        revision, _previous = revisions_for_review(case=case)
+        note_form = NoteForm(request.POST)
+        page = ReviewCaseView()
+        page.setup(request, pk=pk)
+        decision_form = DecisionForm(
+            initial={"revision": revision.pk, "stage": case.current_stage_id}
+        )
+        if not note_form.is_valid():
+            return page.render(case, decision_form, status=400, note_form=note_form)
+        data = note_form.cleaned_data
+        try:
+            note_add(
+                case=case,
+                acting_user=request.user,
+                revision=revision,
+                field=data["field"],
+                start=data["start"],
+                end=data["end"],
+                quote=data["quote"],
+                text=data["text"],
+                suggestion=data["suggestion"],
+            )
+        except NotPermitted as error:
+            raise PermissionDenied(error.message) from error
+        except CaseActionError as error:
+            note_form.add_error(None, error.message)
+            return page.render(case, decision_form, status=400, note_form=note_form)
+        messages.success(request, _("The note has been added."))
+        return redirect(reverse("review:case", args=[case.pk]) + "#notes-heading")
 
 
 def _keep_comment(request, form) -> None:

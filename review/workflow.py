@@ -46,7 +46,8 @@ from textcheck.services import (
 )
 from textcheck.tasks import revision_check_task
 
-from .models import CaseEvent, Decision, ReviewStage
+from .anchors import notes_carry
+from .models import CaseEvent, Decision, Note, ReviewStage
 from .notifications import event_notify
 
 Status = Case.Status
@@ -288,7 +289,15 @@ def _permit(action: str, *, case: Case, user) -> Transition:
 
 
 def case_event_record(
-    *, case: Case, actor, action, from_status, stage=None, revision=None, comment=""
+    *,
+    case: Case,
+    actor,
+    action,
+    from_status,
+    stage=None,
+    revision=None,
+    comment="",
+    note_count=0,
 ):
     """Append one audit event for a change already made to the locked `case`."""
     event = CaseEvent.objects.create(
@@ -301,6 +310,7 @@ def case_event_record(
         from_status=from_status,
         to_status=case.status,
         comment=comment,
+        note_count=note_count,
     )
     event_notify(event)
     return event
@@ -438,12 +448,18 @@ def case_resubmit(*, case: Case, acting_user) -> CaseEvent:
         stage = _stage_to_enter(ReviewStage.objects.filter(pk=case.resume_stage_id))
     if stage is None:
         stage = _first_stage()
-    return _send_to_review(
+    previous = _latest_revision(case)
+    event = _send_to_review(
         case=case,
         acting_user=acting_user,
         stage=stage,
         action=CaseEvent.Action.RESUBMIT,
     )
+    if previous is not None:
+        # The notes of the round that sent the case back, found again in
+        # the new text (review.notes).
+        notes_carry(previous=previous, revision=event.revision)
+    return event
 
 
 @transaction.atomic
@@ -568,6 +584,8 @@ def _decide(
         stage=stage,
         revision=revision,
         comment=comment,
+        # The notes of the round go with the decision, a return's to the branch.
+        note_count=Note.objects.filter(revision=revision, stage=stage).count(),
     )
 
 

@@ -35,7 +35,8 @@
     return link && link.closest("li");
   }
 
-  for (const mark of document.querySelectorAll("mark.finding")) {
+  // A note's marks (static/js/notes.js) share the class, not the list.
+  for (const mark of document.querySelectorAll("mark.finding:not(.finding-note)")) {
     if (!itemFor(mark)) {
       continue;
     }

@@ -25,6 +25,7 @@ from casehub.celery import app as celery_app
 from exports.services import export_request
 from inbox.models import Notification
 from review import workflow as review
+from review.notes import note_add
 from showcase import services as showcase
 from showcase.editor_urls import ISSUE_ACTIONS
 from tests.images import image_bytes, upload
@@ -250,6 +251,18 @@ EXPECTED = {
         by_role(404, anonymous=LOGIN, reviewer1=302, reviewer2=302),
         acts({"reviewer1"}, CASE, "review.decision", "review.caseevent"),
     ),
+    # 批注: only a reviewer of the stage the case waits at notes its text.
+    "review:note_add": (
+        by_role(POST_ONLY),
+        by_role(404, anonymous=LOGIN, reviewer1=302),
+        acts({"reviewer1"}, "review.note", "review.noteanchor"),
+    ),
+    # The branch answers the notes of its returned case.
+    "submissions:case_note_reply": (
+        by_role(POST_ONLY),
+        members_only(302),
+        acts(MEMBERS, "review.noteresponse"),
+    ),
     "review:rejected": (group_only(EDITORS, 200), group_only(EDITORS, 405), nothing),
     "review:reopen": (
         by_role(POST_ONLY),
@@ -434,6 +447,14 @@ BODIES = {
         "stage": world["stage1_pk"],
     },
     "review:reopen": lambda world, role: {"comment": "重新审视后退回修改"},
+    "review:note_add": lambda world, role: {
+        "field": "body",
+        "start": 0,
+        "end": 2,
+        "quote": "一是",
+        "text": "请补充具体事例。",
+    },
+    "submissions:case_note_reply": lambda world, role: {"kind": "done"},
     "campaigns:create": lambda world, role: _campaign_body(world, role, "新的征集"),
     "campaigns:update": lambda world, role: _campaign_body(
         world, role, "改过标题的征集"
@@ -524,6 +545,19 @@ def _world_build():
     review.case_submit(case=rejected, acting_user=who.secretary)
     decide(rejected, "reject", who.reviewer1, comment="不予通过")
     returned = case_in_state(who, "returned")
+    noted = draft(who)
+    review.case_submit(case=noted, acting_user=who.secretary)
+    note = note_add(
+        case=noted,
+        acting_user=who.reviewer1,
+        revision=latest(noted),
+        field="body",
+        start=0,
+        end=2,
+        quote="一是",
+        text="请补充具体事例。",
+    )
+    decide(noted, "return", who.reviewer1, comment="见批注")
     campaign = campaign_save(
         acting_user=who.editor,
         title="征集活动",
@@ -558,6 +592,8 @@ def _world_build():
             "submissions:case_withdraw": {"pk": in_review.pk},
             "review:case": {"pk": in_review.pk},
             "review:reopen": {"pk": rejected.pk},
+            "review:note_add": {"pk": in_review.pk},
+            "submissions:case_note_reply": {"pk": noted.pk, "note_pk": note.pk},
             "campaigns:detail": {"pk": campaign.pk},
             "campaigns:update": {"pk": campaign.pk},
             "campaigns:extend": {"pk": campaign.pk},

@@ -1,0 +1,312 @@
+"""批注: notes on passages of the text, from the reviewer to the branch.
+
+A reviewer of the stage a case waits at notes passages of the revision under
+review while the round is open (the revision at the stage, until the
+decision). A return hands them to the branch with the comment; its members
+mark each done or answer it while the case is back with them. On resubmit
+the notes are anchored again in the new revision (`anchors.notes_carry`,
+called by `workflow.case_resubmit`), so the reviewer sees what became of
+each. Every row is append-only: nothing written in a round changes later.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from casehub.exceptions import NotPermitted, WrongState
+from submissions.models import Case, CaseRevision
+from textcheck.services import highlight_html
+
+from .anchors import NOTED_FIELDS, context_of, field_text, passage_locate
+from .forms import MAX_QUOTE, MAX_TEXT
+from .models import CaseEvent, Decision, Note, NoteAnchor, NoteResponse
+from .workflow import Role, _latest_revision, _lock, has_role
+
+# Notes one reviewer's round may hold: more than any real review writes, and
+# what keeps the review page's marks and the carrying to the next revision
+# bounded.
+MAX_NOTES_PER_ROUND = 200
+
+STATUS_LABELS = {
+    "open": gettext_lazy("Not yet addressed"),
+    "done": gettext_lazy("Done"),
+    "answered": gettext_lazy("Answered"),
+    "passage_changed": gettext_lazy("Passage changed"),
+}
+
+
+def _bounded(value: str, *, too_long: str, limit: int = MAX_TEXT) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise WrongState(too_long % {"limit": limit})
+    return value
+
+
+def round_is_open(case: Case, revision: CaseRevision) -> bool:
+    """Whether `revision` is waiting for a decision at the case's stage now."""
+    if case.status != Case.Status.IN_REVIEW or case.current_stage_id is None:
+        return False
+    latest = _latest_revision(case)
+    if latest is None or latest.pk != revision.pk:
+        return False
+    return not Decision.objects.filter(
+        revision=revision, stage_id=case.current_stage_id
+    ).exists()
+
+
+@transaction.atomic
+def note_add(
+    *,
+    case: Case,
+    acting_user,
+    revision: CaseRevision,
+    field: str,
+    start: int,
+    end: int,
+    quote: str,
+    text: str,
+    suggestion: str = "",
+) -> Note:
+    """A reviewer of the stage notes a passage of the revision under review.
+
+    The quote is checked against the field's visible text at the offsets;
+    when the page's offsets are off (the text was read differently), the
+    quote is looked for by text, nearest to them; a quote that is not in
+    the text is refused.
+    """
+    case = _lock(case)
+    if not has_role(Role.STAGE_REVIEWER, case=case, user=acting_user):
+        raise NotPermitted(
+            _("Only reviewers of the stage the case waits at may add notes.")
+        )
+    if not round_is_open(case, revision):
+        raise WrongState(
+            _(
+                "This round is closed: the revision is no longer waiting for a "
+                "decision at this stage. The note was not added."
+            )
+        )
+    if field not in NOTED_FIELDS:
+        raise WrongState(_("Notes are written on the lead or the body."))
+    if (
+        Note.objects.filter(revision=revision, stage=case.current_stage).count()
+        >= MAX_NOTES_PER_ROUND
+    ):
+        raise WrongState(
+            _(
+                "A round holds at most %(limit)d notes; say the rest in the "
+                "decision's comment."
+            )
+            % {"limit": MAX_NOTES_PER_ROUND}
+        )
+    text = _bounded(
+        text, too_long=_("The note is longer than %(limit)d characters; shorten it.")
+    )
+    suggestion = _bounded(
+        suggestion,
+        too_long=_(
+            "The suggested text is longer than %(limit)d characters; shorten it."
+        ),
+    )
+    if not text:
+        raise WrongState(_("Write the note."))
+    if not quote or not quote.strip():
+        raise WrongState(_("Select the passage the note is about."))
+    if len(quote) > MAX_QUOTE:
+        raise WrongState(
+            _("Select at most %(limit)d characters for a note.") % {"limit": MAX_QUOTE}
+        )
+    visible = field_text(revision, field)
+    if not (0 <= start < end <= len(visible)) or visible[start:end] != quote:
+        found = passage_locate(visible, quote=quote, start=max(start, 0))
+        if found is None:
+            raise WrongState(
+                _(
+                    "The passage “%(quote)s” is not in the text of this "
+                    "revision; select it again."
+                )
+                % {"quote": quote[:60]}
+            )
+        start, end = found, found + len(quote)
+    before, after = context_of(visible, start, end)
+    note = Note.objects.create(
+        case=case,
+        revision=revision,
+        stage=case.current_stage,
+        author=acting_user,
+        field=field,
+        quote=quote,
+        before=before,
+        after=after,
+        text=text,
+        suggestion=suggestion,
+    )
+    NoteAnchor.objects.create(note=note, revision=revision, start=start, end=end)
+    return note
+
+
+def may_reply(case: Case, note: Note) -> bool:
+    """Whether the note's round is with the branch now, for it to answer."""
+    if case.status != Case.Status.RETURNED:
+        return False
+    latest = _latest_revision(case)
+    return latest is not None and latest.pk == note.revision_id
+
+
+@transaction.atomic
+def note_reply(*, note: Note, acting_user, kind: str, text: str = "") -> NoteResponse:
+    """A member of the branch marks a note done, or answers it, while the
+    case is back with the branch for the revision the note was written on."""
+    case = _lock(note.case)
+    if not has_role(Role.MEMBER, case=case, user=acting_user):
+        raise NotPermitted(
+            _("Only members of the case's organisation may answer its notes.")
+        )
+    if not may_reply(case, note):
+        raise WrongState(
+            _("This note's round is closed; it can no longer be answered.")
+        )
+    if kind not in NoteResponse.Kind.values:
+        raise WrongState(_("Mark the note done, or answer it."))
+    text = _bounded(
+        text,
+        too_long=_("The answer is longer than %(limit)d characters; shorten it."),
+    )
+    if kind == NoteResponse.Kind.ANSWER and not text:
+        raise WrongState(_("Write the answer."))
+    return NoteResponse.objects.create(
+        note=note, author=acting_user, kind=kind, text=text
+    )
+
+
+@dataclass
+class AnchoredNote:
+    """A note as one revision's page shows it, where its passage is there.
+
+    `severity`, `message`, `start` and `end` let `highlight_html` mark it as
+    it marks a finding."""
+
+    note: Note
+    anchor: NoteAnchor
+    index: int
+    responses: list = field(default_factory=list)
+    severity = "note"
+
+    @property
+    def message(self) -> str:
+        return self.note.text
+
+    @property
+    def start(self) -> int:
+        return self.anchor.start
+
+    @property
+    def end(self) -> int:
+        return self.anchor.end
+
+    @property
+    def carried(self) -> bool:
+        return self.note.revision_id != self.anchor.revision_id
+
+    @property
+    def status(self) -> str:
+        kinds = {response.kind for response in self.responses}
+        if NoteResponse.Kind.DONE in kinds:
+            return "done"
+        if NoteResponse.Kind.ANSWER in kinds:
+            return "answered"
+        if not self.anchor.found:
+            return "passage_changed"
+        return "open"
+
+    @property
+    def passage_changed(self) -> bool:
+        return not self.anchor.found
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+    @property
+    def field_label(self) -> str:
+        return self.note.get_field_display()
+
+    @property
+    def item_id(self) -> str:
+        return f"note-{self.note.pk}"
+
+    @property
+    def mark_id(self) -> str:
+        """The id of the note's mark in the body, "" where there is none."""
+        if self.note.field != Note.Field.BODY or not self.anchor.found:
+            return ""
+        return f"note-body-{self.index}"
+
+
+def notes_for_revision(*, revision: CaseRevision) -> list[AnchoredNote]:
+    """The notes anchored in `revision`, in the order of the text: those
+    written on it and those carried to it, with the branch's responses."""
+    anchors = (
+        NoteAnchor.objects.filter(revision=revision)
+        .select_related("note__author", "note__stage", "note__revision")
+        .prefetch_related("note__responses__author")
+        .order_by("note__field", "start", "note__created_at", "note__pk")
+    )
+    ordered = sorted(
+        anchors,
+        key=lambda anchor: (
+            NOTED_FIELDS.index(anchor.note.field),
+            anchor.start is None,
+            anchor.start or 0,
+            anchor.note.pk,
+        ),
+    )
+    rows, body_index = [], 0
+    for anchor in ordered:
+        index = -1
+        if anchor.note.field == Note.Field.BODY and anchor.found:
+            index, body_index = body_index, body_index + 1
+        rows.append(
+            AnchoredNote(
+                note=anchor.note,
+                anchor=anchor,
+                index=index,
+                responses=list(anchor.note.responses.all()),
+            )
+        )
+    return rows
+
+
+def notes_body_html(body_html: str, rows: list[AnchoredNote]):
+    """`body_html` (sanitised, perhaps with the findings' marks already) with
+    each note found in the body in `<mark class="finding finding-note"
+    id="note-body-<index>">`; marks are inline, so the offsets still hold."""
+    marked = sorted((row for row in rows if row.index >= 0), key=lambda r: r.index)
+    if not marked:
+        return body_html
+    return highlight_html(body_html, marked, id_prefix="note-body")
+
+
+def events_notes_attach(events) -> list[CaseEvent]:
+    """The timeline's events, each decision with the notes of its round
+    (`round_notes`) and their responses: one query for all of them."""
+    events = list(events)
+    rounds = {
+        (event.revision_id, event.stage_id)
+        for event in events
+        if event.note_count and event.revision_id and event.stage_id
+    }
+    by_round: dict[tuple, list[Note]] = {}
+    if rounds:
+        notes = (
+            Note.objects.filter(revision_id__in={key[0] for key in rounds})
+            .select_related("author")
+            .prefetch_related("responses__author")
+        )
+        for note in notes:
+            by_round.setdefault((note.revision_id, note.stage_id), []).append(note)
+    for event in events:
+        event.round_notes = by_round.get((event.revision_id, event.stage_id), [])
+    return events

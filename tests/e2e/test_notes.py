@@ -1,0 +1,110 @@
+"""批注 in Chromium: a reviewer notes a passage and returns the case; the
+branch finds the note at its passage, marks it done and resubmits; the
+reviewer sees it addressed."""
+
+import pytest
+from playwright.sync_api import expect
+
+from review.models import Note, NoteResponse
+from submissions.models import Case
+
+pytestmark = [pytest.mark.browser]
+
+TITLE = "“三会一课”进实验室 理论学习见实效"
+PASSAGE = "邀请离退休老专家"
+
+SELECT = """(passage) => {
+  const body = document.querySelector("[data-notes-text] .case-article__body");
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(passage);
+    if (at !== -1) {
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + passage.length);
+      const selection = document.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      return true;
+    }
+  }
+  return false;
+}"""
+
+
+class NoteFlowTests:
+    def test_note_return_done_resubmit(self, demo_data, visitor):
+        case = Case.objects.get(title=TITLE)
+
+        secretary = visitor()
+        secretary.sign_in("secretary1")
+        secretary.go(case.get_absolute_url())
+        secretary.page.click("button:has-text('提交审核')")
+        expect(secretary.page.locator(".badge").first).to_have_text("审核中")
+
+        # reviewer1 selects a passage of the body and notes it.
+        reviewer1 = visitor()
+        reviewer1.sign_in_elsewhere("reviewer1")
+        reviewer1.go(f"/review/cases/{case.pk}/")
+        assert reviewer1.page.evaluate(SELECT, PASSAGE)
+        expect(reviewer1.page.locator("[data-note-selection]")).to_contain_text(PASSAGE)
+        # A decision comment typed before the note outlives the page reload.
+        reviewer1.page.fill("#id_comment", "请按批注修改。")
+        reviewer1.page.fill("#id_text", "请写明邀请了哪几位专家、讲了几次。")
+        reviewer1.page.fill("#id_suggestion", "邀请三位离退休老专家")
+        reviewer1.page.click("button:has-text('添加批注')")
+        expect(reviewer1.page.locator(".message--success")).to_contain_text(
+            "批注已添加"
+        )
+        expect(reviewer1.page.locator("mark.finding-note")).to_have_text(PASSAGE)
+        note = Note.objects.get()
+        assert note.quote == PASSAGE and note.field == "body"
+        reviewer1.screenshot("note-added")
+
+        # … and returns the case with it.
+        expect(reviewer1.page.locator("#id_comment")).to_have_value("请按批注修改。")
+        reviewer1.page.check("input[name=outcome][value=return]")
+        reviewer1.page.click("button:has-text('提交审核结论')")
+        expect(reviewer1.page.locator(".message--success")).to_contain_text("退回修改")
+
+        # secretary1 is told how many notes came with the return.
+        secretary.go("/inbox/")
+        expect(secretary.page.locator(".inbox__item").first).to_contain_text(
+            "附 1 条批注"
+        )
+        # The case page lists the note; the revision shows it at its passage.
+        secretary.go(case.get_absolute_url())
+        notes = secretary.page.locator(".notes")
+        expect(notes).to_contain_text(PASSAGE)
+        expect(notes).to_contain_text("请写明邀请了哪几位专家")
+        secretary.page.click("a:has-text('查看标注了批注的正文')")
+        expect(secretary.page.locator("mark.finding-note")).to_have_text(PASSAGE)
+        secretary.screenshot("note-at-passage")
+        secretary.page.locator("mark.finding-note").click()
+        item = secretary.page.locator(f"#note-{note.pk}")
+        expect(item).to_be_focused()
+        item.locator("button:has-text('标记已完成')").click()
+        expect(secretary.page.locator(".message--success")).to_contain_text(
+            "对批注的答复已记录"
+        )
+        assert NoteResponse.objects.get().kind == "done"
+
+        # It revises the text and resubmits.
+        secretary.page.click("a:has-text('编辑')")
+        secretary.page.fill(
+            "#id_lead", "支部探索把理论学习课堂搬进实验室，全年开展现场教学十二次。"
+        )
+        secretary.page.click("button[name=save]")
+        expect(secretary.page.locator(".message--success")).to_be_visible()
+        secretary.go(case.get_absolute_url())
+        secretary.page.click("button:has-text('重新提交')")
+        expect(secretary.page.locator(".badge").first).to_have_text("审核中")
+
+        # reviewer1 sees on the new revision that the note was addressed.
+        reviewer1.go(f"/review/cases/{case.pk}/")
+        carried = reviewer1.page.locator("#carried-notes-heading + .notes__list")
+        expect(carried.locator("[data-note-status=done]")).to_contain_text(PASSAGE)
+        expect(carried).to_contain_text("已完成")
+        expect(reviewer1.page.locator("mark.finding-note")).to_have_text(PASSAGE)
+        reviewer1.screenshot("note-addressed")
+        assert secretary.errors == reviewer1.errors == []

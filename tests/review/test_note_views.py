@@ -1,0 +1,180 @@
+"""The pages of 批注: the reviewer's form and marks, the branch's answers."""
+
+import pytest
+from django.urls import reverse
+
+from review.models import Note, NoteResponse
+from tests.review.factories import decide, latest
+from tests.review.test_notes import BODY, add, passage, revise, submitted
+from tests.submissions.factories import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def note_data(case, quote="深入一线", **change):
+    return {**passage(case, quote), "text": "请补充数据。", "suggestion": "", **change}
+
+
+class NoteAddViewTests:
+    def url(self, case):
+        return reverse("review:note_add", args=[case.pk])
+
+    def test_the_review_page_offers_the_form_and_marks_the_notes(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        page = signed_in(who.reviewer1).get(reverse("review:case", args=[case.pk]))
+        html = page.content.decode()
+        assert 'id="note-form"' in html
+        assert 'class="finding finding-note" id="note-body-0"' in html
+        assert "js/notes.js" in html
+        assert "请补充具体数据。" in html
+
+    def test_a_reviewer_adds_a_note(self, who):
+        case = submitted(who)
+        response = signed_in(who.reviewer1).post(self.url(case), note_data(case))
+        assert response.status_code == 302
+        note = Note.objects.get()
+        assert (note.quote, note.text, note.author) == (
+            "深入一线",
+            "请补充数据。",
+            who.reviewer1,
+        )
+
+    def test_a_bad_selection_keeps_what_was_typed(self, who):
+        case = submitted(who)
+        data = {**note_data(case, text="我写的批注内容"), "quote": ""}
+        response = signed_in(who.reviewer1).post(self.url(case), data)
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "我写的批注内容" in html
+        assert "请在正文中选中要批注的原文" in html
+        assert not Note.objects.exists()
+
+    def test_a_quote_not_in_the_text_keeps_what_was_typed(self, who):
+        case = submitted(who)
+        data = {**note_data(case, text="我写的批注内容"), "quote": "不存在的话"}
+        response = signed_in(who.reviewer1).post(self.url(case), data)
+        assert response.status_code == 400
+        assert "这段原文，请重新选择" in response.content.decode()
+        assert "我写的批注内容" in response.content.decode()
+        assert not Note.objects.exists()
+
+    def test_too_long_a_note_is_refused_with_the_text_kept(self, who):
+        case = submitted(who)
+        data = note_data(case, text="长" * 2001)
+        response = signed_in(who.reviewer1).post(self.url(case), data)
+        assert response.status_code == 400
+        assert not Note.objects.exists()
+
+    @pytest.mark.parametrize("actor", ["reviewer2", "secretary", "editor"])
+    def test_anyone_else_gets_404(self, who, actor):
+        case = submitted(who)
+        response = signed_in(getattr(who, actor)).post(self.url(case), note_data(case))
+        assert response.status_code == 404
+        assert not Note.objects.exists()
+
+    def test_get_is_not_allowed(self, who):
+        case = submitted(who)
+        assert signed_in(who.reviewer1).get(self.url(case)).status_code == 405
+
+    def test_a_finding_becomes_a_note(self, who):
+        from textcheck.services import term_save
+
+        term_save(
+            kind="expression",
+            term="深入一线",
+            replacement="深入基层一线",
+            severity="warn",
+            note="",
+            acting_user=None,
+        )
+        case = submitted(who)
+        page = signed_in(who.reviewer1).get(reverse("review:case", args=[case.pk]))
+        assert "data-finding-note" in page.content.decode()
+        finding = next(
+            f
+            for f in page.context["findings"]
+            if f.field == "body" and f.finding.term == "深入一线"
+        ).finding
+        response = signed_in(who.reviewer1).post(
+            self.url(case),
+            {
+                "field": "body",
+                "start": finding.start,
+                "end": finding.end,
+                "quote": finding.term,
+                "text": finding.message,
+                "suggestion": finding.suggestion,
+            },
+        )
+        assert response.status_code == 302
+        note = Note.objects.get()
+        assert note.text == finding.message and note.quote == "深入一线"
+
+
+class BranchNoteTests:
+    def returned(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        return case, note
+
+    def url(self, case, note):
+        return reverse("submissions:case_note_reply", args=[case.pk, note.pk])
+
+    def test_the_case_page_lists_the_notes_with_their_forms(self, who):
+        case, note = self.returned(who)
+        page = signed_in(who.secretary).get(case.get_absolute_url())
+        html = page.content.decode()
+        assert "请补充具体数据。" in html
+        assert self.url(case, note) in html
+        revision = signed_in(who.secretary).get(
+            reverse("submissions:revision_detail", args=[case.pk, 1])
+        )
+        assert 'id="note-body-0"' in revision.content.decode()
+
+    def test_a_member_marks_done(self, who):
+        case, note = self.returned(who)
+        response = signed_in(who.correspondent).post(
+            self.url(case, note), {"kind": "done"}
+        )
+        assert response.status_code == 302
+        assert NoteResponse.objects.get().kind == "done"
+
+    def test_an_empty_answer_is_refused(self, who):
+        case, note = self.returned(who)
+        response = signed_in(who.secretary).post(
+            self.url(case, note), {"kind": "answer", "text": ""}, follow=True
+        )
+        assert not NoteResponse.objects.exists()
+        assert "请填写答复内容" in response.content.decode()
+
+    def test_others_get_404(self, who):
+        case, note = self.returned(who)
+        for user in (who.other_secretary, who.reviewer1):
+            response = signed_in(user).post(self.url(case, note), {"kind": "done"})
+            assert response.status_code == 404
+        assert not NoteResponse.objects.exists()
+
+    def test_the_reviewer_sees_what_became_of_the_notes(self, who):
+        case, note = self.returned(who)
+        signed_in(who.secretary).post(self.url(case, note), {"kind": "done"})
+        case = revise(case, who, BODY.replace("每月", "每周"))
+        page = signed_in(who.reviewer1).get(reverse("review:case", args=[case.pk]))
+        html = page.content.decode()
+        assert 'data-note-status="done"' in html
+        assert "第 1 轮的批注" in html
+        assert latest(case).number == 2
+
+    def test_review_page_query_count_with_many_notes(
+        self, who, django_assert_max_num_queries
+    ):
+        case = submitted(who)
+        for occurrence in range(2):
+            add(case, who, "理论学习", occurrence=occurrence)
+        for _ in range(10):
+            add(case, who, "深入一线")
+        client = signed_in(who.reviewer1)
+        client.get(reverse("review:case", args=[case.pk]))
+        with django_assert_max_num_queries(20):
+            client.get(reverse("review:case", args=[case.pk]))

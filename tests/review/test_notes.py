@@ -1,0 +1,402 @@
+"""批注: notes on passages of the text, from a reviewer to the branch."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import translation
+
+from authoring.services import CaseContent, case_update
+from casehub.exceptions import NotPermitted, WrongState
+from inbox.models import Notification
+from review import workflow
+from review.anchors import field_text, passage_locate
+from review.models import CaseEvent, Note, NoteAnchor, NoteResponse
+from review.notes import note_add, note_reply, notes_body_html, notes_for_revision
+from submissions.models import Case
+from tests.review.factories import decide, draft, latest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals read in English here; the pages' tests read the Chinese."""
+    with translation.override("en"):
+        yield
+
+
+BODY = (
+    "<p>一是坚持理论学习，每月集中学习一次。</p>"
+    "<p>二是&nbsp;<strong>深入一线</strong>调研，解决实际问题。</p>"
+    "<p>三是坚持理论学习与业务工作相结合。</p>"
+)
+
+
+def submitted(who, body=BODY):
+    case = draft(who, body=body)
+    workflow.case_submit(case=case, acting_user=who.secretary)
+    case.refresh_from_db()
+    return case
+
+
+def passage(case, quote, occurrence=0, field="body"):
+    text = field_text(latest(case), field)
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(quote, start + 1)
+    return {"field": field, "start": start, "end": start + len(quote), "quote": quote}
+
+
+def add(
+    case, who, quote, text="请补充具体数据。", occurrence=0, field="body", **kwargs
+):
+    values = {**passage(case, quote, occurrence, field), **kwargs}
+    return note_add(
+        case=case,
+        acting_user=who.reviewer1,
+        revision=latest(case),
+        text=text,
+        **values,
+    )
+
+
+def revise(case, who, body):
+    case.refresh_from_db()
+    case_update(
+        case=case,
+        acting_user=who.correspondent,
+        expected_version=case.version,
+        content=CaseContent(title=case.title, lead=case.lead, body=body),
+    )
+    workflow.case_resubmit(case=case, acting_user=who.secretary)
+    case.refresh_from_db()
+    return case
+
+
+def anchor_of(note, revision):
+    return NoteAnchor.objects.get(note=note, revision=revision)
+
+
+class NoteAddTests:
+    def test_a_reviewer_of_the_stage_notes_a_passage(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线", suggestion="深入基层一线")
+        assert note.stage_id == case.current_stage_id
+        assert note.revision == latest(case)
+        assert note.quote == "深入一线"
+        anchor = anchor_of(note, latest(case))
+        text = field_text(latest(case), "body")
+        assert text[anchor.start : anchor.end] == "深入一线"
+        assert note.before.endswith("二是\xa0") and note.after.startswith("调研")
+
+    def test_offsets_that_are_off_find_the_quote_by_text(self, who):
+        case = submitted(who)
+        values = passage(case, "深入一线")
+        note = note_add(
+            case=case,
+            acting_user=who.reviewer1,
+            revision=latest(case),
+            text="说明",
+            **{**values, "start": values["start"] + 3, "end": values["end"] + 3},
+        )
+        assert anchor_of(note, latest(case)).start == values["start"]
+
+    def test_a_quote_not_in_the_text_is_refused(self, who):
+        case = submitted(who)
+        with pytest.raises(WrongState, match="not in the text"):
+            note_add(
+                case=case,
+                acting_user=who.reviewer1,
+                revision=latest(case),
+                field="body",
+                start=0,
+                end=4,
+                quote="不存在的话",
+                text="说明",
+            )
+        assert not Note.objects.exists()
+
+    @pytest.mark.parametrize("actor", ["reviewer2", "secretary", "editor", "outsider"])
+    def test_anyone_but_a_reviewer_of_the_stage_is_refused(self, who, actor):
+        case = submitted(who)
+        with pytest.raises(NotPermitted):
+            note_add(
+                case=case,
+                acting_user=getattr(who, actor),
+                revision=latest(case),
+                text="说明",
+                **passage(case, "深入一线"),
+            )
+        assert not Note.objects.exists()
+
+    def test_no_note_once_the_round_is_closed(self, who):
+        case = submitted(who)
+        decide(case, "approve", who.reviewer1)
+        case.refresh_from_db()
+        # At stage 2 now: reviewer1's round on this revision has closed.
+        with pytest.raises(NotPermitted):
+            add(case, who, "深入一线")
+        decide(case, "return", who.reviewer2)
+        case.refresh_from_db()
+        with pytest.raises(NotPermitted):
+            note_add(
+                case=case,
+                acting_user=who.reviewer2,
+                revision=latest(case),
+                text="说明",
+                **passage(case, "深入一线"),
+            )
+        assert not Note.objects.exists()
+
+    def test_a_closed_round_is_refused_to_a_reviewer_who_still_has_the_role(self, who):
+        case = submitted(who)
+        old = latest(case)
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY.replace("每月", "每周"))
+        with pytest.raises(WrongState, match="round is closed"):
+            note_add(
+                case=case,
+                acting_user=who.reviewer1,
+                revision=old,
+                text="说明",
+                **passage(case, "深入一线"),
+            )
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"text": "长" * 2001}, "longer than"),
+            ({"text": "  "}, "Write the note"),
+            ({"suggestion": "长" * 2001}, "longer than"),
+            ({"field": "title"}, "lead or the body"),
+        ],
+    )
+    def test_bounded_input(self, who, change, message):
+        case = submitted(who)
+        values = {"text": "说明", **passage(case, "深入一线"), **change}
+        with pytest.raises(WrongState, match=message):
+            note_add(
+                case=case, acting_user=who.reviewer1, revision=latest(case), **values
+            )
+
+    def test_a_round_holds_a_bounded_number_of_notes(self, who, monkeypatch):
+        monkeypatch.setattr("review.notes.MAX_NOTES_PER_ROUND", 2)
+        case = submitted(who)
+        add(case, who, "理论学习")
+        add(case, who, "深入一线")
+        with pytest.raises(WrongState, match="at most 2 notes"):
+            add(case, who, "实际问题")
+        assert Note.objects.count() == 2
+
+    def test_a_quote_too_long_is_refused(self, who):
+        case = submitted(who, body="<p>" + "学" * 600 + "</p>")
+        with pytest.raises(WrongState, match="at most 500"):
+            note_add(
+                case=case,
+                acting_user=who.reviewer1,
+                revision=latest(case),
+                field="body",
+                start=0,
+                end=501,
+                quote="学" * 501,
+                text="说明",
+            )
+
+    def test_a_note_on_the_lead(self, who):
+        case = submitted(who)
+        note = add(case, who, "导语", occurrence=0, field="lead")
+        assert anchor_of(note, latest(case)).start == 0
+
+    def test_notes_are_append_only(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        with pytest.raises(TypeError):
+            note.save()
+        with pytest.raises(TypeError):
+            Note.objects.filter(pk=note.pk).update(text="改过")
+        with pytest.raises(TypeError):
+            note.delete()
+        with pytest.raises(TypeError):
+            NoteAnchor.objects.all().delete()
+
+    @pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
+    )
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE review_note SET text = 'x'",
+            "DELETE FROM review_noteanchor",
+        ],
+    )
+    def test_the_database_refuses_changes_too(self, who, statement):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+
+
+class ReturnTests:
+    def test_the_return_counts_the_notes_for_the_branch(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        add(case, who, "理论学习", occurrence=1)
+        event = decide(case, "return", who.reviewer1)
+        assert event.note_count == 2
+        notice = Notification.objects.get(recipient=who.secretary, event=event)
+        assert notice.event.note_count == 2
+
+
+class NoteReplyTests:
+    def returned_with_note(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        return case, note
+
+    @pytest.mark.parametrize("actor", ["secretary", "correspondent"])
+    def test_a_member_marks_done_or_answers(self, who, actor):
+        _case, note = self.returned_with_note(who)
+        user = getattr(who, actor)
+        note_reply(note=note, acting_user=user, kind="done")
+        note_reply(note=note, acting_user=user, kind="answer", text="已补充调研数据。")
+        assert list(note.responses.values_list("kind", "text")) == [
+            ("done", ""),
+            ("answer", "已补充调研数据。"),
+        ]
+
+    @pytest.mark.parametrize(
+        "actor", ["other_secretary", "reviewer1", "editor", "outsider"]
+    )
+    def test_no_one_else_may_answer(self, who, actor):
+        _case, note = self.returned_with_note(who)
+        with pytest.raises(NotPermitted):
+            note_reply(note=note, acting_user=getattr(who, actor), kind="done")
+        assert not NoteResponse.objects.exists()
+
+    def test_an_answer_needs_words(self, who):
+        _case, note = self.returned_with_note(who)
+        with pytest.raises(WrongState, match="Write the answer"):
+            note_reply(note=note, acting_user=who.secretary, kind="answer", text=" ")
+        with pytest.raises(WrongState, match="longer than"):
+            note_reply(
+                note=note, acting_user=who.secretary, kind="answer", text="长" * 2001
+            )
+
+    def test_not_while_the_case_is_in_review(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        with pytest.raises(WrongState, match="round is closed"):
+            note_reply(note=note, acting_user=who.secretary, kind="done")
+
+    def test_nothing_changes_after_resubmit(self, who):
+        case, note = self.returned_with_note(who)
+        note_reply(note=note, acting_user=who.secretary, kind="done")
+        revise(case, who, BODY)
+        with pytest.raises(WrongState, match="round is closed"):
+            note_reply(note=note, acting_user=who.secretary, kind="answer", text="再")
+        assert note.responses.count() == 1
+
+
+class CarryTests:
+    def test_notes_carry_to_the_new_revision(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        [row] = notes_for_revision(revision=latest(case))
+        assert row.note == note and row.carried and row.status == "open"
+        text = field_text(latest(case), "body")
+        assert text[row.start : row.end] == "深入一线"
+
+    def test_a_moved_passage_is_found_again(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        moved = "<p>新增一段：全面从严治党。</p>" + BODY
+        case = revise(case, who, moved)
+        anchor = anchor_of(note, latest(case))
+        text = field_text(latest(case), "body")
+        assert anchor.start == text.index("深入一线")
+
+    def test_the_occurrence_with_the_same_surroundings_wins(self, who):
+        case = submitted(who)
+        # The second 坚持理论学习 (in 三是…) is noted.
+        note = add(case, who, "坚持理论学习", occurrence=1)
+        decide(case, "return", who.reviewer1)
+        # A new paragraph before it brings a third occurrence nearer the
+        # old place; the surroundings still point at 三是….
+        changed = BODY.replace(
+            "<p>三是", "<p>坚持理论学习不放松，坚持理论学习不停步。</p><p>三是"
+        )
+        case = revise(case, who, changed)
+        anchor = anchor_of(note, latest(case))
+        text = field_text(latest(case), "body")
+        assert text[anchor.start - 2 : anchor.start] == "三是"
+
+    def test_a_passage_gone_is_passage_changed(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        note_reply(note=note, acting_user=who.secretary, kind="answer", text="已改写")
+        case = revise(case, who, BODY.replace("深入一线", "走进车间"))
+        [row] = notes_for_revision(revision=latest(case))
+        assert not row.anchor.found and row.passage_changed
+        assert row.status == "answered" and row.mark_id == ""
+        [unanswered] = notes_for_revision(revision=latest(case))
+        assert unanswered.note.quote == "深入一线"
+
+    def test_passage_changed_without_an_answer(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY.replace("深入一线", "走进车间"))
+        [row] = notes_for_revision(revision=latest(case))
+        assert row.status == "passage_changed"
+
+    def test_the_carry_is_part_of_the_resubmit(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        case.refresh_from_db()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            workflow.case_resubmit(case=case, acting_user=who.secretary)
+            raise RuntimeError
+        case.refresh_from_db()
+        assert case.status == Case.Status.RETURNED
+        assert NoteAnchor.objects.count() == 1
+
+    def test_marks_in_the_body(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        rows = notes_for_revision(revision=latest(case))
+        html = notes_body_html(latest(case).body, rows)
+        assert '<strong><mark class="finding finding-note" id="note-body-0"' in html
+        assert "深入一线</mark></strong>" in html
+
+
+class PassageLocateTests:
+    def test_at_the_offsets(self):
+        assert passage_locate("甲乙丙甲乙丙", quote="甲乙", start=3) == 3
+
+    def test_nearest_among_equals(self):
+        assert passage_locate("甲乙丙丁甲乙丙丁甲乙", quote="甲乙", start=7) == 8
+
+    def test_gone(self):
+        assert passage_locate("甲乙丙", quote="丁", start=0) is None
+
+
+class TimelineTests:
+    def test_the_decision_carries_its_notes(self, who):
+        from review.notes import events_notes_attach
+        from review.selectors import case_timeline
+
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        events = events_notes_attach(case_timeline(case=case))
+        returned = [e for e in events if e.action == CaseEvent.Action.RETURN]
+        assert returned[0].round_notes == [note]
