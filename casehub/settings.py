@@ -270,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "review.tasks.overdue_reminders_send",
         "schedule": crontab(minute=5, hour="8-20"),
     },
+    # 评选: a day before a scoring deadline, once per unscored assignment.
+    "review-scoring-reminders": {
+        "task": "review.tasks.scoring_reminders_send",
+        "schedule": crontab(minute=15),
+    },
     # A planned issue goes out within a minute of its time.
     "showcase-publish-due": {
         "task": "showcase.tasks.issues_publish_due_task",

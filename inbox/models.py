@@ -15,6 +15,7 @@ class Notification(models.Model):
         EVENT = "event", _("Case event")
         REMINDER = "reminder", _("Overdue reminder")
         CAMPAIGN = "campaign", _("Call for cases reminder")
+        SCORING = "scoring", _("Scoring reminder")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

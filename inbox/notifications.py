@@ -85,6 +85,10 @@ def _subject(notification: Notification) -> str:
         subject = _("[Call for cases] %(title)s closes soon") % {
             "title": notification.campaign.title
         }
+    elif notification.kind == Notification.Kind.SCORING:
+        subject = _("[Scoring] Closes soon: %(title)s") % {
+            "title": notification.case.title
+        }
     elif notification.kind == Notification.Kind.REMINDER:
         subject = _("[Case] Overdue: %(title)s") % {"title": notification.case.title}
     else:

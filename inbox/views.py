@@ -71,6 +71,9 @@ def _notification_target(notification, user) -> str:
         return case.get_absolute_url()
     stage = case.current_stage
     in_review = case.status == Case.Status.IN_REVIEW
+    if notification.kind == Notification.Kind.SCORING:
+        # The scoring page answers with a 404 for a round that is over.
+        return reverse("review:score", args=[case.pk])
     if in_review and stage is not None and roles.reviews_at(user, stage):
         return reverse("review:case", args=[case.pk])
     if case.status == Case.Status.REJECTED and roles.may_reopen(user):

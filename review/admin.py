@@ -2,11 +2,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from casehub.admin import ReadOnlyAdmin
 from casehub.exceptions import CaseActionError
 
-from .models import CaseEvent, Decision, ReviewStage, StageEvent
+from .models import (
+    CaseEvent,
+    Criterion,
+    Decision,
+    ReviewStage,
+    Score,
+    ScoreAssignment,
+    StageEvent,
+)
 from .stages import (
     STAGE_FIELDS,
     StageInUse,
@@ -35,7 +44,52 @@ class ReviewStageForm(forms.ModelForm):
                 stage_deactivation_check(stage=stage)
             except StageInUse as refusal:
                 raise ValidationError(refusal.message, code="stage_in_use") from None
+        scoring = data.get("kind") == ReviewStage.Kind.SCORING
+        if scoring and (data.get("scorers_per_case") or 0) < 1:
+            self.add_error(
+                "scorers_per_case",
+                ValidationError(
+                    _("At least one panel member scores each case."),
+                    code="no_scorers",
+                ),
+            )
         return data
+
+
+class CriterionFormSet(forms.BaseInlineFormSet):
+    """A scoring stage has at least one criterion, each with a weight above 0."""
+
+    def clean(self):
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        for form in kept:
+            if (form.cleaned_data.get("weight") or 0) <= 0:
+                form.add_error(
+                    "weight",
+                    ValidationError(_("A weight is above 0."), code="weight"),
+                )
+            if (form.cleaned_data.get("scale_max") or 0) <= 0:
+                form.add_error(
+                    "scale_max",
+                    ValidationError(_("The highest score is above 0."), code="scale"),
+                )
+        kind = self.data.get("kind", getattr(self.instance, "kind", ""))
+        if kind == ReviewStage.Kind.SCORING and not kept:
+            raise ValidationError(
+                _("A scoring stage needs at least one criterion."),
+                code="no_criteria",
+            )
+
+
+class CriterionInline(admin.TabularInline):
+    model = Criterion
+    formset = CriterionFormSet
+    extra = 1
+    fields = ["order", "name", "weight", "scale_max"]
 
 
 @admin.register(ReviewStage)
@@ -43,6 +97,7 @@ class ReviewStageAdmin(admin.ModelAdmin):
     """Every save goes through review.stages, on the change form and the list."""
 
     form = ReviewStageForm
+    inlines = [CriterionInline]
     list_display = [
         "position",
         "name",
@@ -50,6 +105,7 @@ class ReviewStageAdmin(admin.ModelAdmin):
         "due_in_days",
         "resume_after_return",
         "is_active",
+        "kind",
     ]
     list_display_links = ["name"]
     list_editable = ["position", "due_in_days", "resume_after_return", "is_active"]
@@ -129,3 +185,17 @@ class DecisionAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "stage"]
     search_fields = ["case__title", "reviewer__username"]
     list_select_related = ["case", "stage", "reviewer"]
+
+
+@admin.register(ScoreAssignment)
+class ScoreAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case", "stage", "scorer", "reminded_at"]
+    list_filter = ["stage"]
+    list_select_related = ["case", "stage", "scorer"]
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case", "stage", "scorer", "kind", "total"]
+    list_filter = ["kind", "stage"]
+    list_select_related = ["case", "stage", "scorer"]

@@ -11,7 +11,20 @@ def workspace(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    kinds = SimpleLazyObject(lambda: _stage_kinds(user))
     return {
-        "is_reviewer": SimpleLazyObject(lambda: roles.is_reviewer(user)),
+        # One query for the three: the kinds of the stages in use the user
+        # sits on (a review stage's reviewers, a scoring stage's panel).
+        "is_reviewer": SimpleLazyObject(lambda: bool(kinds)),
+        "reviews_at_a_stage": SimpleLazyObject(lambda: "review" in kinds),
+        "is_scorer": SimpleLazyObject(lambda: "scoring" in kinds),
         "is_editor": SimpleLazyObject(lambda: roles.is_editor(user)),
     }
+
+
+def _stage_kinds(user) -> set:
+    return set(
+        user.groups.filter(review_stages__is_active=True).values_list(
+            "review_stages__kind", flat=True
+        )
+    )

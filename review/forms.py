@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Decision, Note, NoteResponse
+from .models import Decision, Note, NoteResponse, Score
 
 # Also checked by the services (review.notes).
 MAX_TEXT = 2000
@@ -95,3 +95,66 @@ class NoteReplyForm(forms.Form):
         max_length=MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class ScoreForm(forms.Form):
+    """One field per criterion of the stage's rubric, within its scale."""
+
+    kind = forms.ChoiceField(
+        label=_("Your verdict"),
+        choices=Score.Kind.choices,
+        initial=Score.Kind.SCORED,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, criteria, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for criterion in self.criteria:
+            self.fields[f"criterion_{criterion.pk}"] = forms.IntegerField(
+                label=criterion.name,
+                required=False,
+                min_value=0,
+                max_value=criterion.scale_max,
+                help_text=_("Weight %(weight)d, from 0 to %(max)d.")
+                % {"weight": criterion.weight, "max": criterion.scale_max},
+            )
+
+    def criterion_fields(self):
+        return [self[f"criterion_{criterion.pk}"] for criterion in self.criteria]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Score.Kind.SCORED:
+            for criterion in self.criteria:
+                name = f"criterion_{criterion.pk}"
+                if cleaned.get(name) is None and name not in self.errors:
+                    self.add_error(
+                        name,
+                        ValidationError(
+                            _("Score every criterion."), code="criterion_missing"
+                        ),
+                    )
+        return cleaned
+
+    def points(self) -> dict[int, int]:
+        return {
+            criterion.pk: self.cleaned_data[f"criterion_{criterion.pk}"]
+            for criterion in self.criteria
+            if self.cleaned_data.get(f"criterion_{criterion.pk}") is not None
+        }
+
+
+class ReassignForm(forms.Form):
+    new_scorer = forms.IntegerField(label=_("New scorer"))
+
+
+class ScoredAcceptForm(forms.Form):
+    campaign = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    count = forms.IntegerField(label=_("How many"), min_value=1, max_value=500)

@@ -14,6 +14,10 @@ class ReviewStage(models.Model):
         FIRST_STAGE = "first_stage", _("Start again at the first stage")
         THIS_STAGE = "this_stage", _("Come back to this stage")
 
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("Review")
+        SCORING = "scoring", _("Scoring round")
+
     position = models.PositiveSmallIntegerField(_("position"), unique=True)
     name = models.CharField(_("name"), max_length=40, unique=True)
     reviewer_group = models.ForeignKey(
@@ -30,6 +34,24 @@ class ReviewStage(models.Model):
         default=Resume.FIRST_STAGE,
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # 评选: a scoring stage is scored by its panel (the reviewer group) on a
+    # rubric instead of decided by one reviewer; see review.scoring.
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=Kind.choices, default=Kind.REVIEW
+    )
+    scorers_per_case = models.PositiveSmallIntegerField(
+        _("scorers per case"),
+        default=3,
+        help_text=_("How many panel members score each case (scoring stages)."),
+    )
+    scoring_deadline = models.DateTimeField(
+        _("scoring deadline"), null=True, blank=True
+    )
+    is_blind = models.BooleanField(
+        _("blind scoring"),
+        default=False,
+        help_text=_("The panel does not see the organisation or the author."),
+    )
 
     class Meta:
         verbose_name = _("review stage")
@@ -38,6 +60,144 @@ class ReviewStage(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_scoring(self) -> bool:
+        return self.kind == self.Kind.SCORING
+
+
+class Criterion(models.Model):
+    """One line of a scoring stage's rubric: 创新性, weight 30, scored 0..10."""
+
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.CASCADE,
+        related_name="criteria",
+    )
+    name = models.CharField(_("name"), max_length=40)
+    weight = models.PositiveSmallIntegerField(_("weight"))
+    scale_max = models.PositiveSmallIntegerField(_("highest score"), default=10)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight__gt=0), name="criterion_weight_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scale_max__gt=0), name="criterion_scale_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["stage", "name"], name="criterion_name_once_per_stage"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.weight})"
+
+
+class ScoreAssignment(models.Model):
+    """A panel member asked to score one case in one round (its revision)."""
+
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="score_assignments",
+    )
+    revision = models.ForeignKey(
+        "submissions.CaseRevision",
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        related_name="score_assignments",
+    )
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="score_assignments",
+    )
+    scorer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("scorer"),
+        on_delete=models.PROTECT,
+        related_name="score_assignments",
+    )
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scoring assignment")
+        verbose_name_plural = _("scoring assignments")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revision", "stage", "scorer"],
+                name="score_assignment_once_per_round",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} → {self.scorer_id}"
+
+
+class Score(models.Model):
+    """A panel member's score of one case in one round, or their declared
+    conflict of interest or abstention (recorded, not counted)."""
+
+    class Kind(models.TextChoices):
+        SCORED = "scored", _("Scored")
+        CONFLICT = "conflict", _("Conflict of interest")
+        ABSTAIN = "abstain", _("Abstained")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="scores"
+    )
+    revision = models.ForeignKey(
+        "submissions.CaseRevision",
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        related_name="scores",
+    )
+    stage = models.ForeignKey(
+        ReviewStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="scores",
+    )
+    scorer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("scorer"),
+        on_delete=models.PROTECT,
+        related_name="scores",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # {criterion id (as text): points}; empty unless scored.
+    points = models.JSONField(_("points"), default=dict)
+    # The weighted total on 0..100, kept with the points it was computed from.
+    total = models.DecimalField(
+        _("total"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # However two requests race, one panel member scores a round once.
+            models.UniqueConstraint(
+                fields=["case", "scorer", "revision"], name="score_once_per_round"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} {self.scorer_id} {self.kind} {self.total}"
 
 
 class StageEvent(AppendOnlyModel):
@@ -145,6 +305,7 @@ class CaseEvent(AppendOnlyModel):
         UNPUBLISH = "unpublish", _("Unpublished")
         EDIT = "edit", _("Edited")
         OVERRIDE = "override", _("Finding overridden")
+        SCORE_ACCEPT = "score_accept", _("Accepted on its scores")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"

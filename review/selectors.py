@@ -21,8 +21,11 @@ PUBLISH_CODENAME = roles.PUBLISH.split(".")[1]
 def stages_for_reviewer(*, user) -> QuerySet[ReviewStage]:
     if not user.is_authenticated:
         return ReviewStage.objects.none()
+    # A scoring stage's panel scores on its own pages (review.scoring_views).
     return ReviewStage.objects.filter(
-        is_active=True, reviewer_group__in=user.groups.all()
+        is_active=True,
+        kind=ReviewStage.Kind.REVIEW,
+        reviewer_group__in=user.groups.all(),
     ).order_by("position")
 
 

@@ -22,6 +22,10 @@ STAGE_FIELDS = (
     "due_in_days",
     "resume_after_return",
     "is_active",
+    "kind",
+    "scorers_per_case",
+    "scoring_deadline",
+    "is_blind",
 )
 
 

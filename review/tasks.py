@@ -10,12 +10,16 @@ import logging
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from inbox.models import Notification
 from inbox.notifications import notify
 from inbox.tasks import RETRY, emails_queue
 from submissions.models import Case
+
+from .models import ScoreAssignment
+from .scoring import reminders_due
 
 logger = logging.getLogger(__name__)
 
@@ -41,4 +45,31 @@ def overdue_reminders_send() -> int:
         emails_queue(pending)
         reminded += 1
     logger.info("overdue reminders checked for %d case(s)", reminded)
+    return reminded
+
+
+@shared_task(**RETRY)
+def scoring_reminders_send() -> int:
+    """Remind panel members of unscored cases a day before the deadline, once.
+
+    An assignment is marked reminded in the transaction of its inbox item,
+    and the item's key names the assignment, so a second run adds nothing.
+    """
+    reminded = 0
+    for assignment in reminders_due().iterator():
+        with transaction.atomic():
+            marked = ScoreAssignment.objects.filter(
+                pk=assignment.pk, reminded_at__isnull=True
+            ).update(reminded_at=timezone.now())
+            if not marked:
+                continue
+            pending = notify(
+                recipients=[assignment.scorer],
+                case=assignment.case,
+                kind=Notification.Kind.SCORING,
+                key=f"scoring-reminder:{assignment.pk}",
+            )
+            emails_queue(pending)
+        reminded += 1
+    logger.info("scoring reminders sent for %d assignment(s)", reminded)
     return reminded

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import scoring_views, views
 
 app_name = "review"
 
@@ -8,6 +8,22 @@ urlpatterns = [
     path("", views.ReviewQueueView.as_view(), name="queue"),
     path("cases/<int:pk>/", views.ReviewCaseView.as_view(), name="case"),
     path("cases/<int:pk>/notes/", views.NoteAddView.as_view(), name="note_add"),
+    path("scoring/", scoring_views.ScoringListView.as_view(), name="scoring"),
+    path(
+        "scoring/cases/<int:pk>/",
+        scoring_views.ScoreCaseView.as_view(),
+        name="score",
+    ),
+    path(
+        "scoring/stages/<int:pk>/",
+        scoring_views.ScoringResultsView.as_view(),
+        name="scoring_results",
+    ),
+    path(
+        "scoring/assignments/<int:pk>/reassign/",
+        scoring_views.AssignmentReassignView.as_view(),
+        name="scoring_reassign",
+    ),
     path("rejected/", views.RejectedCaseListView.as_view(), name="rejected"),
     path("rejected/<int:pk>/reopen/", views.CaseReopenView.as_view(), name="reopen"),
 ]

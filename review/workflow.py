@@ -49,6 +49,7 @@ from textcheck.tasks import revision_check_task
 from .anchors import notes_carry
 from .models import CaseEvent, Decision, Note, ReviewStage
 from .notifications import event_notify
+from .scoring import round_assign
 
 Status = Case.Status
 Action = CaseEvent.Action
@@ -76,6 +77,10 @@ class Transition:
     requires: tuple = ()
     # The schedule takes this action by itself, with no one acting.
     automatic: bool = False
+    # The kind of stage a case in review must wait at ("" for any): the panel
+    # of a scoring stage scores, it does not approve, and the editors take
+    # the scored cases on (review.scoring).
+    stage_kind: str = ""
     # Refusals: to someone without the role, and in a state it does not leave.
     refused: Promise | str = ""
     wrong_state: Promise | str = ""
@@ -121,6 +126,7 @@ TRANSITIONS = (
     Transition(
         action=Action.APPROVE,
         sources=frozenset({Status.IN_REVIEW}),
+        stage_kind=ReviewStage.Kind.REVIEW,
         targets=frozenset({Status.IN_REVIEW, Status.APPROVED}),
         role=Role.STAGE_REVIEWER,
         requires=("the latest revision", "decided once per revision and stage"),
@@ -128,6 +134,7 @@ TRANSITIONS = (
     Transition(
         action=Action.RETURN,
         sources=frozenset({Status.IN_REVIEW}),
+        stage_kind=ReviewStage.Kind.REVIEW,
         targets=frozenset({Status.RETURNED}),
         role=Role.STAGE_REVIEWER,
         requires=("the latest revision", "a comment"),
@@ -135,9 +142,22 @@ TRANSITIONS = (
     Transition(
         action=Action.REJECT,
         sources=frozenset({Status.IN_REVIEW}),
+        stage_kind=ReviewStage.Kind.REVIEW,
         targets=frozenset({Status.REJECTED}),
         role=Role.STAGE_REVIEWER,
         requires=("the latest revision", "a comment"),
+    ),
+    Transition(
+        action=Action.SCORE_ACCEPT,
+        sources=frozenset({Status.IN_REVIEW}),
+        targets=frozenset({Status.APPROVED}),
+        role=Role.PUBLISHER,
+        stage_kind=ReviewStage.Kind.SCORING,
+        requires=("waiting at a scoring stage", "chosen from its ranking"),
+        wrong_state=gettext_lazy(
+            "“%(title)s” is %(status)s; only a case being scored is accepted "
+            "on its scores."
+        ),
     ),
     Transition(
         action=Action.REOPEN,
@@ -228,12 +248,20 @@ def has_role(role: str, *, case: Case, user) -> bool:
     raise ValueError(f"unknown role {role!r}")
 
 
+def _at_stage_kind(transition: Transition, case: Case) -> bool:
+    if not transition.stage_kind or case.status != Status.IN_REVIEW:
+        return True
+    stage = case.current_stage
+    return stage is not None and stage.kind == transition.stage_kind
+
+
 def available_actions(case: Case, user) -> list[Transition]:
     """The transitions `user` may take on `case` now, in the table's order."""
     return [
         transition
         for transition in TRANSITIONS
         if case.status in transition.sources
+        and _at_stage_kind(transition, case)
         and has_role(transition.role, case=case, user=user)
     ]
 
@@ -283,7 +311,7 @@ def _permit(action: str, *, case: Case, user) -> Transition:
     by_schedule = user is None and transition.automatic
     if not by_schedule and not has_role(transition.role, case=case, user=user):
         raise NotPermitted(_refusal(transition, case))
-    if case.status not in transition.sources:
+    if case.status not in transition.sources or not _at_stage_kind(transition, case):
         _refuse_state(case, transition.wrong_state)
     return transition
 
@@ -347,6 +375,8 @@ def _enter_stage(case: Case, stage: ReviewStage | None) -> None:
     case.current_stage = stage
     case.stage_entered_at = now if stage else None
     case.stage_due_at = now + timedelta(days=stage.due_in_days) if stage else None
+    if stage is not None and stage.is_scoring and stage.scoring_deadline:
+        case.stage_due_at = stage.scoring_deadline
 
 
 _STAGE_FIELDS = ["current_stage", "stage_entered_at", "stage_due_at"]
@@ -525,6 +555,11 @@ def _decide(
             _("Only reviewers of %(stage)s may decide here.") % {"stage": stage}
         )
     latest = _latest_revision(case)
+    if stage.is_scoring:
+        raise WrongState(
+            _("%(stage)s is a scoring round: its panel scores, it does not decide.")
+            % {"stage": stage}
+        )
     if (
         case.status != Case.Status.IN_REVIEW
         or case.current_stage_id != stage.pk
@@ -576,6 +611,8 @@ def _decide(
             "updated_at",
         ]
     )
+    if case.current_stage is not None and case.current_stage.is_scoring:
+        round_assign(case=case, stage=case.current_stage, revision=revision)
     return case_event_record(
         case=case,
         actor=acting_user,
@@ -624,6 +661,29 @@ def case_reject(*, case, acting_user, stage, revision, comment) -> CaseEvent:
         stage=stage,
         revision=revision,
         outcome=Decision.Outcome.REJECT,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def case_score_accept(*, case: Case, acting_user, comment: str = "") -> CaseEvent:
+    """An editor takes a case scored at a scoring stage on to the approved
+    cases; `showcase.services.scored_cases_accept` calls it for the top of a
+    ranking, in rank order."""
+    case = _lock(case)
+    _permit(Action.SCORE_ACCEPT, case=case, user=acting_user)
+    from_status, stage = case.status, case.current_stage
+    case.status = Case.Status.APPROVED
+    case.approved_at = timezone.now()
+    _enter_stage(case, None)
+    case.save(update_fields=["status", "approved_at", *_STAGE_FIELDS, "updated_at"])
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=Action.SCORE_ACCEPT,
+        from_status=from_status,
+        stage=stage,
+        revision=_latest_revision(case),
         comment=comment,
     )
 

@@ -9,6 +9,7 @@ from .editor_views import (
     IssueFindingsView,
     IssuePlanView,
     IssuePreviewView,
+    ScoredAcceptView,
 )
 
 app_name = "showcase_editor"
@@ -44,6 +45,7 @@ urlpatterns = [
         FindingOverrideView.as_view(),
         name="finding_override",
     ),
+    path("scoring/<int:pk>/accept/", ScoredAcceptView.as_view(), name="scored_accept"),
     *[
         path(
             f"issues/<int:pk>/{action}/",

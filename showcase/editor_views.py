@@ -15,6 +15,8 @@ from casehub.richtext import richtext_clean
 from casehub.roles import RoleRequiredMixin
 from casehub.views import service_run
 from review.findings import by_field, finding_rows, severity_counts
+from review.forms import ScoredAcceptForm
+from review.models import ReviewStage
 from review.selectors import case_open_finding_get, cases_open_findings
 from review.workflow import finding_override
 
@@ -460,3 +462,28 @@ def _keep_reason(request, reason: str) -> None:
             _("Your reason was not recorded; here it is: %(reason)s")
             % {"reason": reason.strip()},
         )
+
+
+@method_decorator(require_POST, name="dispatch")
+class ScoredAcceptView(EditorMixin, View):
+    """评选: the top of a call's ranking at a scoring stage, into the queue."""
+
+    def post(self, request, pk):
+        stage = get_object_or_404(ReviewStage, pk=pk, kind=ReviewStage.Kind.SCORING)
+        form = ScoredAcceptForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Say how many cases to take."))
+            return redirect("review:scoring_results", stage.pk)
+        count = form.cleaned_data["count"]
+        service_run(
+            request,
+            lambda: services.scored_cases_accept(
+                stage=stage,
+                campaign_id=form.cleaned_data["campaign"],
+                count=count,
+                acting_user=request.user,
+            ),
+            success=_("The top %(count)d cases are in the queue, in rank order.")
+            % {"count": count},
+        )
+        return redirect("showcase_editor:desk")

@@ -18,6 +18,8 @@ from casehub.dates import date_in_range, earliest_datetime, out_of_range_message
 from casehub.exceptions import CaseActionError, NotPermitted, WrongState
 from casehub.richtext import richtext_clean
 from review import workflow
+from review.models import ReviewStage
+from review.scoring import stage_results
 from submissions.models import Case
 
 from .cache import public_cache_bump_on_commit
@@ -365,3 +367,45 @@ def queue_hold(*, case: Case, acting_user, held: bool) -> None:
         ShowcaseEvent.Action.QUEUE_HOLD if held else ShowcaseEvent.Action.QUEUE_RELEASE
     )
     _log(action=action, actor=acting_user, case=case)
+
+
+@transaction.atomic
+def scored_cases_accept(
+    *, stage: ReviewStage, campaign_id: int | None, count: int, acting_user
+) -> list[Case]:
+    """The top `count` of a call's ranking at a scoring stage, into the queue.
+
+    Each case still being scored there is accepted on its scores
+    (`workflow.case_score_accept`, which writes the status) in rank order, so
+    the queue, in approval order, holds them as ranked; their queue entries
+    take positions after the queue's last, in the same order. Exactly
+    `count` go: where equal means share the last place taken, the ranking's
+    own order (the earlier case first) decides, and the results page shows
+    the shared rank before the editor chooses.
+    """
+    _require_editor(acting_user)
+    if count < 1:
+        raise WrongState(_("Take at least one case."))
+    ranked = [
+        result
+        for result in stage_results(stage=stage)
+        if result.case.campaign_id == campaign_id
+        and result.rank is not None
+        and result.case.status == Case.Status.IN_REVIEW
+        and result.case.current_stage_id == stage.pk
+    ]
+    chosen = [result.case for result in ranked[:count]]
+    if not chosen:
+        raise WrongState(_("No scored case of this call is waiting at the stage."))
+    last = QueueEntry.objects.aggregate(last=Max("position"))["last"] or 0
+    for offset, case in enumerate(chosen, start=1):
+        workflow.case_score_accept(
+            case=case,
+            acting_user=acting_user,
+            comment=_("Rank %(rank)d at %(stage)s")
+            % {"rank": ranked[offset - 1].rank, "stage": stage.name},
+        )
+        QueueEntry.objects.update_or_create(
+            case=case, defaults={"position": last + offset}
+        )
+    return chosen

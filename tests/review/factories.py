@@ -8,7 +8,7 @@ from django.test import TestCase
 
 from authoring.services import CaseContent, case_create
 from review import workflow
-from review.models import ReviewStage
+from review.models import Criterion, ReviewStage
 from review.setup import EDITOR_GROUP, default_roles_ensure
 from submissions.models import Case, Membership
 from tests.submissions.factories import UserFactory, member
@@ -125,3 +125,46 @@ def committed():
     Tests run inside a transaction that is rolled back, so nothing commits.
     """
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+# 评选: a scoring stage after the two review stages, and cases brought to it.
+RUBRIC = [("创新性", 30), ("实效性", 40), ("示范性", 30)]
+
+
+def scoring_stage(*, members=(), per_case=3, blind=False, deadline=None, position=3):
+    """A scoring stage with the usual rubric (each criterion scored 0..10)."""
+    group = Group.objects.create(name=f"评审专家组{position}")
+    for user in members:
+        user.groups.add(group)
+    scoring = ReviewStage.objects.create(
+        position=position,
+        name=f"评选{position}",
+        reviewer_group=group,
+        kind=ReviewStage.Kind.SCORING,
+        scorers_per_case=per_case,
+        is_blind=blind,
+        scoring_deadline=deadline,
+    )
+    for order, (name, weight) in enumerate(RUBRIC):
+        Criterion.objects.create(
+            stage=scoring, name=name, weight=weight, scale_max=10, order=order
+        )
+    return scoring
+
+
+def case_to_scoring(who: People, secretary=None, **content) -> Case:
+    """A case of `secretary`'s branch (the usual one if not given), submitted
+    and approved at both review stages, so that it waits at the scoring stage."""
+    secretary = secretary or who.secretary
+    values = {"title": "党建引领新篇章", "lead": "导语。", "body": "<p>一是……</p>"}
+    values.update(content)
+    case = case_create(
+        branch=secretary.memberships.get().branch,
+        acting_user=secretary,
+        content=CaseContent(**values),
+    )
+    workflow.case_submit(case=case, acting_user=secretary)
+    decide(case, "approve", who.reviewer1)
+    decide(case, "approve", who.reviewer2)
+    case.refresh_from_db()
+    return case

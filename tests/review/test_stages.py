@@ -47,6 +47,10 @@ def changelist_data(stages, **changes_by_pk):
     return data
 
 
+# The rubric's inline on the stage form, left empty (a review stage has none).
+NO_CRITERIA = {"criteria-TOTAL_FORMS": "0", "criteria-INITIAL_FORMS": "0"}
+
+
 def change_form_data(item, **changes):
     values = {
         "position": item.position,
@@ -55,6 +59,9 @@ def change_form_data(item, **changes):
         "due_in_days": item.due_in_days,
         "resume_after_return": item.resume_after_return,
         "is_active": "on" if item.is_active else "",
+        "kind": item.kind,
+        "scorers_per_case": item.scorers_per_case,
+        **NO_CRITERIA,
         "_save": "Save",
     }
     values.update(changes)
@@ -259,6 +266,9 @@ class StageAdminTests:
                 "due_in_days": 2,
                 "resume_after_return": ReviewStage.Resume.FIRST_STAGE,
                 "is_active": "on",
+                "kind": ReviewStage.Kind.REVIEW,
+                "scorers_per_case": 3,
+                **NO_CRITERIA,
                 "_save": "Save",
             },
         )
@@ -353,3 +363,64 @@ class StageRaceTests:
         assert not Case.objects.filter(
             status=Case.Status.IN_REVIEW, current_stage__is_active=False
         ).exists()
+
+
+class ScoringStageAdminTests:
+    """A scoring stage is set up with its rubric; a bad one is refused."""
+
+    url = "/admin/review/reviewstage/"
+
+    def _form(self, group, *, criteria, scorers=3):
+        data = {
+            "position": 3,
+            "name": "评选",
+            "reviewer_group": group.pk,
+            "due_in_days": 7,
+            "resume_after_return": ReviewStage.Resume.FIRST_STAGE,
+            "is_active": "on",
+            "kind": ReviewStage.Kind.SCORING,
+            "scorers_per_case": scorers,
+            "criteria-TOTAL_FORMS": str(len(criteria)),
+            "criteria-INITIAL_FORMS": "0",
+            "_save": "Save",
+        }
+        for index, (name, weight) in enumerate(criteria):
+            data.update(
+                {
+                    f"criteria-{index}-order": index,
+                    f"criteria-{index}-name": name,
+                    f"criteria-{index}-weight": weight,
+                    f"criteria-{index}-scale_max": 10,
+                }
+            )
+        return data
+
+    def test_a_scoring_stage_is_set_up_with_its_rubric(self, admin_client):
+        group = Group.objects.create(name="评审专家组")
+        response = admin_client.post(
+            f"{self.url}add/",
+            self._form(
+                group, criteria=[("创新性", 30), ("实效性", 40), ("示范性", 30)]
+            ),
+        )
+        assert response.status_code == 302
+        created = ReviewStage.objects.get(name="评选")
+        assert created.kind == ReviewStage.Kind.SCORING
+        assert [c.weight for c in created.criteria.all()] == [30, 40, 30]
+
+    @pytest.mark.parametrize(
+        ("criteria", "scorers", "message"),
+        [
+            ([], 3, "评选阶段至少需要一项评分标准"),
+            ([("创新性", 0)], 3, "权重须大于 0"),
+            ([("创新性", 30)], 0, "每个案例至少由一位评审专家评分"),
+        ],
+    )
+    def test_a_bad_rubric_is_refused(self, admin_client, criteria, scorers, message):
+        group = Group.objects.create(name="评审专家组")
+        response = admin_client.post(
+            f"{self.url}add/", self._form(group, criteria=criteria, scorers=scorers)
+        )
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert not ReviewStage.objects.filter(name="评选").exists()

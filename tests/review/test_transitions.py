@@ -2,7 +2,7 @@
 
 Two lists written out by hand, apart from `review.workflow.TRANSITIONS`:
 `TABLE`, the rows the workflow must have, and `ALLOWED`, what each of seven
-people may do in each of ten states and where the case goes. The table is
+people may do in each of eleven states and where the case goes. The table is
 asserted equal to the first; the services and `available_actions` are run
 against the second, so neither can agree with the code by reading it.
 """
@@ -17,8 +17,16 @@ from review import workflow
 from review.models import CaseEvent, Decision
 from showcase import services as showcase
 from submissions.models import Case
-from tests.review.factories import case_in_state, committed, decide, people
+from tests.review.factories import (
+    case_in_state,
+    case_to_scoring,
+    committed,
+    decide,
+    people,
+    scoring_stage,
+)
 from tests.showcase.factories import planned_issue, series
+from tests.submissions.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +39,8 @@ TABLE = {
     ("in_review", "approve", "stage_reviewer"),
     ("in_review", "return", "stage_reviewer"),
     ("in_review", "reject", "stage_reviewer"),
+    # 评选: from a scoring stage, by an editor, in rank order (review.scoring).
+    ("in_review", "score_accept", "publisher"),
     ("rejected", "reopen", "reopener"),
     ("approved", "schedule", "publisher"),
     ("scheduled", "unschedule", "publisher"),
@@ -46,6 +56,7 @@ TARGETS = {
     "approve": {"in_review", "approved"},
     "return": {"returned"},
     "reject": {"rejected"},
+    "score_accept": {"approved"},
     "reopen": {"returned"},
     "schedule": {"scheduled"},
     "unschedule": {"approved"},
@@ -66,6 +77,8 @@ STATES = [
     "published",
     # Approved again after its issue was taken down, held in the queue.
     "unpublished",
+    # In review at a third stage, a scoring round (评选).
+    "in_scoring",
 ]
 ACTORS = [
     "correspondent",
@@ -83,6 +96,7 @@ ACTIONS = [
     "approve",
     "return",
     "reject",
+    "score_accept",
     "reopen",
     "schedule",
     "unschedule",
@@ -110,6 +124,8 @@ ALLOWED = {
     ("scheduled", "unschedule", "editor"): ("approved", None),
     ("scheduled", "publish", "editor"): ("published", None),
     ("published", "unpublish", "editor"): ("approved", None),
+    ("in_scoring", "withdraw", "secretary"): ("withdrawn", None),
+    ("in_scoring", "score_accept", "editor"): ("approved", None),
     ("draft", "delete", "secretary"): (None, None),
     ("draft", "delete", "correspondent"): (None, None),
 }
@@ -139,6 +155,9 @@ def test_every_audited_action_is_a_transition_or_an_edit():
 
 
 def brought_to(who, state, the_series):
+    if state == "in_scoring":
+        scoring_stage(members=[UserFactory(username="expert")], per_case=1)
+        return case_to_scoring(who)
     if state in ("scheduled", "published", "unpublished"):
         case = case_in_state(who, "approved")
         issue = planned_issue(who, the_series, cases=[case])
@@ -173,6 +192,8 @@ def act(case, action, actor, issue):
         return workflow.case_unpublish(case=case, acting_user=actor, reason="更正")
     if action == "delete":
         return workflow.case_delete_draft(case=case, acting_user=actor)
+    if action == "score_accept":
+        return workflow.case_score_accept(case=case, acting_user=actor)
     return decide(case, action, actor)
 
 
@@ -242,7 +263,7 @@ def check_cell(case_id, state, action, actor, issue) -> list[str]:
 
 @pytest.mark.parametrize("state", STATES)
 def test_transition_cells(state):
-    """Each of 12 actions by each of 7 people on a case in `state`."""
+    """Each of 13 actions by each of 7 people on a case in `state`."""
     who = people()
     the_series = series()
     case = Case.objects.get(pk=brought_to(who, state, the_series).pk)

@@ -25,21 +25,25 @@ from casehub.celery import app as celery_app
 from exports.services import export_request
 from inbox.models import Notification
 from review import workflow as review
+from review.models import ScoreAssignment
 from review.notes import note_add
+from review.scoring import score_record
 from showcase import services as showcase
 from showcase.editor_urls import ISSUE_ACTIONS
 from tests.images import image_bytes, upload
 from tests.review.factories import (
     case_in_state,
+    case_to_scoring,
     committed,
     decide,
     draft,
     latest,
     people,
+    scoring_stage,
     stage,
 )
 from tests.showcase.factories import approved_case, series
-from tests.submissions.factories import PASSWORD
+from tests.submissions.factories import PASSWORD, UserFactory
 from textcheck.services import term_save
 
 pytestmark = pytest.mark.django_db
@@ -263,6 +267,32 @@ EXPECTED = {
         members_only(302),
         acts(MEMBERS, "review.noteresponse"),
     ),
+    # 评选: reviewer2 sits on the scoring panel, with two people from outside.
+    "review:scoring": (
+        group_only(EDITORS | {"reviewer2"}, 200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
+    "review:score": (
+        by_role(404, anonymous=LOGIN, reviewer2=200),
+        by_role(404, anonymous=LOGIN, reviewer2=302),
+        acts({"reviewer2"}, "review.score"),
+    ),
+    "review:scoring_results": (
+        group_only(EDITORS | {"reviewer2"}, 200),
+        group_only(SIGNED_IN, 405),
+        nothing,
+    ),
+    "review:scoring_reassign": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "review.scoreassignment"),
+    ),
+    "showcase_editor:scored_accept": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, CASE, "review.caseevent", "showcase.queueentry"),
+    ),
     "review:rejected": (group_only(EDITORS, 200), group_only(EDITORS, 405), nothing),
     "review:reopen": (
         by_role(POST_ONLY),
@@ -455,6 +485,15 @@ BODIES = {
         "text": "请补充具体事例。",
     },
     "submissions:case_note_reply": lambda world, role: {"kind": "done"},
+    "review:score": lambda world, role: {
+        "kind": "scored",
+        "comment": "创新突出",
+        **{f"criterion_{pk}": 7 for pk in world["criterion_pks"]},
+    },
+    "review:scoring_reassign": lambda world, role: {
+        "new_scorer": world["free_scorer_pk"]
+    },
+    "showcase_editor:scored_accept": lambda world, role: {"campaign": "", "count": 1},
     "campaigns:create": lambda world, role: _campaign_body(world, role, "新的征集"),
     "campaigns:update": lambda world, role: _campaign_body(
         world, role, "改过标题的征集"
@@ -567,6 +606,31 @@ def _world_build():
         closes_on=timezone.localdate(),
         branches=[who.branch],
     )
+    # 评选: a scoring stage after the two review stages, two cases at it; the
+    # first is scored by one of the panel, the second waits for reviewer2.
+    experts = [
+        UserFactory(username=f"expert{n}", first_name=f"专家{n}") for n in (1, 2)
+    ]
+    scoring_at = scoring_stage(members=[who.reviewer2, *experts], per_case=2)
+    scored_case = case_to_scoring(who, title="评选中案例标题丁")
+    waiting_case = case_to_scoring(who, title="评选中案例标题戊")
+    assigned = set(
+        ScoreAssignment.objects.filter(case=scored_case).values_list(
+            "scorer", flat=True
+        )
+    )
+    first_scorer = next(u for u in experts if u.pk in assigned)
+    score_record(
+        case=scored_case,
+        acting_user=first_scorer,
+        kind="scored",
+        points={c.pk: 8 for c in scoring_at.criteria.all()},
+    )
+    assert ScoreAssignment.objects.filter(
+        case=waiting_case, scorer=who.reviewer2
+    ).exists()
+    movable = ScoreAssignment.objects.get(case=scored_case, scorer=who.reviewer2)
+    free_scorer = next(u for u in experts if u.pk not in assigned)
     reviewer_notice = Notification.objects.filter(
         recipient=who.reviewer1, read_at__isnull=True
     ).first()
@@ -610,7 +674,13 @@ def _world_build():
             },
             "showcase_editor:case_findings": {"pk": queued.pk},
             "showcase_editor:finding_override": {"pk": queued.pk},
+            "review:score": {"pk": waiting_case.pk},
+            "review:scoring_results": {"pk": scoring_at.pk},
+            "review:scoring_reassign": {"pk": movable.pk},
+            "showcase_editor:scored_accept": {"pk": scoring_at.pk},
         },
+        "criterion_pks": [c.pk for c in scoring_at.criteria.all()],
+        "free_scorer_pk": free_scorer.pk,
         "case_pk": the_draft.pk,
         "issue_pk": planned.pk,
         "draft_version": the_draft.version,
@@ -637,6 +707,8 @@ def _world_build():
             "审核中案例标题乙": MEMBERS | {"reviewer1"},
             "未通过案例标题丙": MEMBERS | EDITORS | REVIEWERS,
             "已排期的案例标题": MEMBERS | EDITORS | REVIEWERS,
+            "评选中案例标题丁": MEMBERS | EDITORS | REVIEWERS,
+            "评选中案例标题戊": MEMBERS | EDITORS | REVIEWERS,
         },
     }
 

@@ -1,0 +1,68 @@
+"""评选 in Chromium: a three-member panel scores five cases on the rubric, and
+the editor takes the top two of the ranking into the showcase queue."""
+
+import pytest
+from playwright.sync_api import expect
+
+from review.models import Score, ScoreAssignment
+from submissions.models import Case
+from tests.review.factories import case_to_scoring, people, scoring_stage
+from tests.submissions.factories import PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.browser]
+
+# Points per case on 创新性 / 实效性 / 示范性, the same from every scorer.
+POINTS = {
+    "甲案例": (6, 6, 6),
+    "乙案例": (9, 9, 9),
+    "丙案例": (4, 4, 4),
+    "丁案例": (8, 8, 8),
+    "戊案例": (2, 2, 2),
+}
+
+
+class ScoringFlowTests:
+    def test_a_panel_scores_five_cases_and_the_editor_takes_the_top_two(
+        self, transactional_db, visitor
+    ):
+        who = people()
+        panel = [UserFactory(username=f"expert{n}") for n in (1, 2, 3)]
+        stage = scoring_stage(members=panel, per_case=3, blind=True)
+        for title in POINTS:
+            case_to_scoring(who, title=title)
+        assert ScoreAssignment.objects.filter(stage=stage).count() == 15
+        criteria = list(stage.criteria.all())
+
+        for expert in panel:
+            window = visitor()
+            window.sign_in(expert.username, PASSWORD)
+            window.go("/review/scoring/")
+            for title, points in POINTS.items():
+                window.page.click(f"[data-scoring-list] a:has-text('{title}')")
+                expect(window.page.locator("[data-blind]")).to_be_visible()
+                for criterion, value in zip(criteria, points, strict=True):
+                    window.page.fill(f"#id_criterion_{criterion.pk}", str(value))
+                window.page.fill("#id_comment", "评分意见")
+                window.page.click("button:has-text('提交评分')")
+                expect(window.page.locator(".message--success")).to_contain_text(title)
+        assert Score.objects.filter(stage=stage).count() == 15
+
+        editor = visitor()
+        editor.sign_in("editor", PASSWORD)
+        editor.go(f"/review/scoring/stages/{stage.pk}/")
+        rows = editor.page.locator("[data-ranking] tbody tr")
+        expect(rows.first).to_contain_text("乙案例")
+        expect(rows.nth(1)).to_contain_text("丁案例")
+        editor.screenshot("scoring-results")
+        editor.page.fill("[data-accept-form] input[name=count]", "2")
+        editor.page.click("button:has-text('将排名靠前的案例选入待发队列')")
+        expect(editor.page.locator(".message--success")).to_contain_text("2")
+
+        statuses = dict(Case.objects.values_list("title", "status"))
+        assert statuses["乙案例"] == statuses["丁案例"] == Case.Status.APPROVED
+        assert {statuses[t] for t in ("甲案例", "丙案例", "戊案例")} == {
+            Case.Status.IN_REVIEW
+        }
+        queue_text = editor.page.content()
+        assert queue_text.index("乙案例") < queue_text.index("丁案例")
+        assert "甲案例" not in queue_text
