@@ -1,12 +1,15 @@
 """评选 in Chromium: a three-member panel scores five cases on the rubric, and
-the editor takes the top two of the ranking into the showcase queue."""
+the editor takes the top two of the ranking into the showcase queue, and from
+there into the next issue."""
 
 import pytest
 from playwright.sync_api import expect
 
 from review.models import Score, ScoreAssignment
+from showcase.models import Issue
 from submissions.models import Case
 from tests.review.factories import case_to_scoring, people, scoring_stage
+from tests.showcase.factories import planned_issue, series
 from tests.submissions.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser]
@@ -66,3 +69,24 @@ class ScoringFlowTests:
         queue_text = editor.page.content()
         assert queue_text.index("乙案例") < queue_text.index("丁案例")
         assert "甲案例" not in queue_text
+
+        # … and from the queue into the next issue, in rank order.
+        issue = planned_issue(who, series(), cases=[])
+        editor.go("/editor/")
+        planned = editor.page.locator("article.planned-issue").first
+        for title in ("乙案例", "丁案例"):
+            planned.locator("select[name=case]").select_option(label=title)
+            planned.locator("button:has-text('加入本期')").click()
+            expect(editor.page.locator(".message--success")).to_be_visible()
+            planned = editor.page.locator("article.planned-issue").first
+        cases_shown = planned.locator(".planned-issue__cases")
+        expect(cases_shown).to_contain_text("乙案例")
+        expect(cases_shown).to_contain_text("丁案例")
+        editor.screenshot("scoring-top-two-in-issue")
+        assert list(
+            Issue.objects.get(pk=issue.pk)
+            .entries.order_by("position")
+            .values_list("case__title", flat=True)
+        ) == ["乙案例", "丁案例"]
+        statuses = dict(Case.objects.values_list("title", "status"))
+        assert statuses["乙案例"] == statuses["丁案例"] == Case.Status.SCHEDULED
