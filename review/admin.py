@@ -19,6 +19,7 @@ from .models import (
 from .stages import (
     STAGE_FIELDS,
     StageInUse,
+    scoring_setup_problems,
     stage_create,
     stage_deactivation_check,
     stage_update,
@@ -44,15 +45,15 @@ class ReviewStageForm(forms.ModelForm):
                 stage_deactivation_check(stage=stage)
             except StageInUse as refusal:
                 raise ValidationError(refusal.message, code="stage_in_use") from None
-        scoring = data.get("kind") == ReviewStage.Kind.SCORING
-        if scoring and (data.get("scorers_per_case") or 0) < 1:
-            self.add_error(
-                "scorers_per_case",
-                ValidationError(
-                    _("At least one panel member scores each case."),
-                    code="no_scorers",
-                ),
-            )
+        # The service checks again when it saves (review.stages).
+        problems = scoring_setup_problems(
+            kind=data.get("kind"),
+            reviewer_group=data.get("reviewer_group"),
+            scorers_per_case=data.get("scorers_per_case"),
+        )
+        for name, message in problems.items():
+            if name not in self.errors:
+                self.add_error(name, ValidationError(message, code="scoring_setup"))
         return data
 
 

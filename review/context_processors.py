@@ -2,6 +2,8 @@ from django.utils.functional import SimpleLazyObject
 
 from casehub import roles
 
+from .models import ReviewStage
+
 
 def workspace(request):
     """The links a user's roles open up in the header.
@@ -19,7 +21,15 @@ def workspace(request):
         "reviews_at_a_stage": SimpleLazyObject(lambda: "review" in kinds),
         "is_scorer": SimpleLazyObject(lambda: "scoring" in kinds),
         "is_editor": SimpleLazyObject(lambda: roles.is_editor(user)),
+        # 评选 opens to an editor where a scoring stage is in use.
+        "scoring_in_use": SimpleLazyObject(_scoring_in_use),
     }
+
+
+def _scoring_in_use() -> bool:
+    return ReviewStage.objects.filter(
+        kind=ReviewStage.Kind.SCORING, is_active=True
+    ).exists()
 
 
 def _stage_kinds(user) -> set:

@@ -155,6 +155,27 @@ class ReassignForm(forms.Form):
     new_scorer = forms.IntegerField(label=_("New scorer"))
 
 
+class ScoringCloseForm(forms.Form):
+    """An editor returns or rejects a case waiting at a scoring stage."""
+
+    outcome = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            (Decision.Outcome.RETURN, Decision.Outcome.RETURN.label),
+            (Decision.Outcome.REJECT, Decision.Outcome.REJECT.label),
+        ],
+    )
+    comment = forms.CharField(
+        label=_("Reason"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The branch reads it."),
+    )
+    # The round the editor was looking at: if the case moved on meanwhile,
+    # the decision is refused instead of landing on another round.
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+
+
 class ScoredAcceptForm(forms.Form):
     campaign = forms.IntegerField(required=False, widget=forms.HiddenInput)
     count = forms.IntegerField(label=_("How many"), min_value=1, max_value=500)

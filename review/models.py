@@ -145,9 +145,17 @@ class ScoreAssignment(models.Model):
         return f"{self.case_id} → {self.scorer_id}"
 
 
-class Score(models.Model):
+class Score(AppendOnlyModel):
     """A panel member's score of one case in one round, or their declared
-    conflict of interest or abstention (recorded, not counted)."""
+    conflict of interest or abstention (recorded, not counted).
+
+    Append-only, as the audit log: a score is never changed once recorded
+    (PostgreSQL's trigger refuses it from any code path, migration 0013).
+    The points per criterion are checked against each criterion's scale by
+    review.scoring; the database holds what it can check within the row: a
+    scored row has a total on 0..100, a conflict or abstention neither points
+    nor a total.
+    """
 
     class Kind(models.TextChoices):
         SCORED = "scored", _("Scored")
@@ -193,7 +201,30 @@ class Score(models.Model):
             # However two requests race, one panel member scores a round once.
             models.UniqueConstraint(
                 fields=["case", "scorer", "revision"], name="score_once_per_round"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["scored", "conflict", "abstain"]),
+                name="score_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    (
+                        # NULL compares to nothing, so it is excluded apart.
+                        models.Q(
+                            kind="scored",
+                            total__isnull=False,
+                            total__gte=0,
+                            total__lte=100,
+                        )
+                        & ~models.Q(points={})
+                    )
+                    | (
+                        ~models.Q(kind="scored")
+                        & models.Q(total__isnull=True, points={})
+                    )
+                ),
+                name="score_total_in_range",
+            ),
         ]
 
     def __str__(self):
@@ -306,6 +337,10 @@ class CaseEvent(AppendOnlyModel):
         EDIT = "edit", _("Edited")
         OVERRIDE = "override", _("Finding overridden")
         SCORE_ACCEPT = "score_accept", _("Accepted on its scores")
+        # 评选, the state unchanged: a panel member's score, conflict or
+        # abstention, and an editor's change of who scores the case.
+        SCORE = "score", _("Score recorded")
+        SCORERS = "scorers", _("Scorers changed")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"

@@ -5,14 +5,29 @@ stage's rubric (`Criterion` rows) rather than decided by one reviewer. A case
 reaches it like any stage, when approval at the stage before moves it on; the
 round is the case's revision at the stage.
 
-Assignment happens on entering, inside the transaction of the approval that
-moves the case (`round_assign`, called by `workflow._decide`): the case is
-never at the stage without its scorers, and the stage row is locked by the
-entering (`workflow._stage_to_enter`), so two cases entering at once count
-each other's load. Each case gets `scorers_per_case` panel members, the least
+Assignment happens on entering, inside the transaction that moves the case,
+whichever move it is (`round_assign`, called by `workflow._enter_stage` for
+an approval, a submission or a resubmission): the case is never at the stage
+without its scorers, and the stage row is locked by the entering
+(`workflow._stage_to_enter`), so two cases entering at once count each
+other's load. Each case gets `scorers_per_case` panel members, the least
 loaded first, never a member of the case's organisation (conflict of
-interest); `assignment_balance` is the rule, as a pure function. An editor
-moves one assignment to another panel member with `assignment_reassign`.
+interest); `assignment_balance` is the rule, as a pure function. A case needs
+at least one scorer to enter: with fewer eligible members than k it gets all
+of them (the results show how many scored, and an editor can add more), with
+none the move is refused and nothing changes. An editor moves one assignment
+to another panel member with `assignment_reassign`, adds one with
+`assignment_add`, and returns or rejects a case whose round cannot end
+(`workflow.case_return` / `case_reject`, the table's rows for a scoring
+stage).
+
+Scores are taken until the stage's deadline; an editor extends it by
+changing the stage. Until then a panel member sees only their own scores;
+the results with everyone's are the editors', and the panel's once the
+deadline has passed (nobody can score any more, so what they see cannot sway
+a score), never of a case they are conflicted on. The ranking holds the cases
+still waiting at the stage: one withdrawn, returned, rejected or already
+taken into the queue has left the round.
 
 A panel member scores each criterion within its scale, or declares a
 conflict or abstains; all three are one `Score` row per (case, scorer,
@@ -43,7 +58,8 @@ from casehub import roles
 from casehub.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision, Membership
 
-from .models import ReviewStage, Score, ScoreAssignment
+from .events import case_event_record
+from .models import CaseEvent, ReviewStage, Score, ScoreAssignment
 
 MAX_COMMENT = 4000
 
@@ -112,19 +128,43 @@ def is_conflicted(*, user, case: Case) -> bool:
     return Membership.objects.filter(user=user, branch_id=case.branch_id).exists()
 
 
-def round_assign(
-    *, case: Case, stage: ReviewStage, revision: CaseRevision
-) -> list[ScoreAssignment]:
-    """Give a case entering `stage` its scorers, in the entering transaction."""
-    members = list(panel(stage).values_list("pk", flat=True))
-    loads = dict.fromkeys(members, 0)
-    open_rounds = ScoreAssignment.objects.filter(
+def _open_assignments(stage: ReviewStage):
+    """The assignments of the rounds open at `stage`: each waiting case's
+    latest revision (a case back at the stage after a return left its earlier
+    round's assignments behind)."""
+    later = CaseRevision.objects.filter(
+        case=OuterRef("case"), number__gt=OuterRef("revision__number")
+    )
+    return ScoreAssignment.objects.filter(
         stage=stage,
         case__status=Case.Status.IN_REVIEW,
         case__current_stage=stage,
-        scorer__in=members,
-    )
-    for scorer_id in open_rounds.values_list("scorer_id", flat=True):
+    ).exclude(Exists(later))
+
+
+def round_assign(
+    *, case: Case, stage: ReviewStage, revision: CaseRevision | None
+) -> list[ScoreAssignment]:
+    """Give a case entering `stage` its scorers, in the entering transaction,
+    or refuse the entering: the caller's transaction then changes nothing.
+
+    The caller holds the stage's row lock (`workflow._stage_to_enter`), so
+    the loads read here include every case that entered before.
+    """
+    if revision is None:
+        raise ValueError("a case enters a scoring stage with its revision")
+    if not stage.criteria.exists():
+        raise WrongState(
+            _(
+                "%(stage)s has no scoring criteria yet, so nobody could score "
+                "“%(title)s”; ask the administrator. Nothing was changed."
+            )
+            % {"stage": stage, "title": case.title}
+        )
+    members = list(panel(stage).values_list("pk", flat=True))
+    loads = dict.fromkeys(members, 0)
+    held = _open_assignments(stage).filter(scorer__in=members).exclude(case=case)
+    for scorer_id in held.values_list("scorer_id", flat=True):
         loads[scorer_id] += 1
     chosen = assignment_balance(
         cases={case.pk: frozenset({case.branch_id})},
@@ -132,6 +172,15 @@ def round_assign(
         per_case=stage.scorers_per_case,
         loads=loads,
     )[case.pk]
+    if not chosen:
+        raise WrongState(
+            _(
+                "Nobody on the panel of %(stage)s may score “%(title)s”: the "
+                "panel is empty or all its members belong to %(branch)s. Ask "
+                "the administrator to add panel members. Nothing was changed."
+            )
+            % {"stage": stage, "title": case.title, "branch": case.branch}
+        )
     return ScoreAssignment.objects.bulk_create(
         ScoreAssignment(case=case, revision=revision, stage=stage, scorer_id=scorer)
         for scorer in chosen
@@ -178,16 +227,7 @@ def assignment_reassign(
     revision = _open_round(case, stage)
     if assignment.revision_id != revision.pk:
         raise WrongState(_("This assignment belongs to an earlier round."))
-    if not panel(stage).filter(pk=new_scorer.pk).exists():
-        raise WrongState(
-            _("%(person)s is not on the panel of %(stage)s.")
-            % {"person": new_scorer, "stage": stage}
-        )
-    if is_conflicted(user=new_scorer, case=case):
-        raise WrongState(
-            _("%(person)s is a member of %(branch)s and cannot score its case.")
-            % {"person": new_scorer, "branch": case.branch}
-        )
+    _require_may_score(person=new_scorer, case=case, stage=stage)
     if Score.objects.filter(
         case=case, revision=revision, scorer_id=assignment.scorer_id
     ).exists():
@@ -198,9 +238,82 @@ def assignment_reassign(
         raise WrongState(
             _("%(person)s scores this case already.") % {"person": new_scorer}
         )
+    before = assignment.scorer
     assignment.scorer = new_scorer
     assignment.reminded_at = None
     assignment.save(update_fields=["scorer", "reminded_at"])
+    _scorers_changed(
+        case=case,
+        stage=stage,
+        revision=revision,
+        acting_user=acting_user,
+        comment=_("%(before)s → %(after)s") % {"before": before, "after": new_scorer},
+    )
+    return assignment
+
+
+def _scorers_changed(*, case, stage, revision, acting_user, comment) -> None:
+    case_event_record(
+        case=case,
+        actor=acting_user,
+        action=CaseEvent.Action.SCORERS,
+        from_status=case.status,
+        stage=stage,
+        revision=revision,
+        comment=comment,
+    )
+
+
+def _require_may_score(*, person, case: Case, stage: ReviewStage) -> None:
+    if not panel(stage).filter(pk=person.pk).exists():
+        raise WrongState(
+            _("%(person)s is not on the panel of %(stage)s.")
+            % {"person": person, "stage": stage}
+        )
+    if is_conflicted(user=person, case=case):
+        raise WrongState(
+            _("%(person)s is a member of %(branch)s and cannot score its case.")
+            % {"person": person, "branch": case.branch}
+        )
+
+
+@transaction.atomic
+def assignment_add(*, case: Case, new_scorer, acting_user) -> ScoreAssignment:
+    """An editor asks one more panel member to score a case being scored
+    (a scorer left the panel, declared a conflict, or k were too few).
+
+    A manual choice: the load bound of the automatic assignment does not
+    apply, the panel and the conflict of interest do.
+    """
+    _require_editor(acting_user)
+    case = _lock_case(case)
+    stage = case.current_stage
+    if stage is None or not stage.is_scoring:
+        raise WrongState(_("This case is not being scored."))
+    revision = _open_round(case, stage)
+    _require_may_score(person=new_scorer, case=case, stage=stage)
+    if ScoreAssignment.objects.filter(
+        revision=revision, stage=stage, scorer=new_scorer
+    ).exists():
+        raise WrongState(
+            _("%(person)s scores this case already.") % {"person": new_scorer}
+        )
+    try:
+        with transaction.atomic():
+            assignment = ScoreAssignment.objects.create(
+                case=case, revision=revision, stage=stage, scorer=new_scorer
+            )
+    except IntegrityError:
+        raise WrongState(
+            _("%(person)s scores this case already.") % {"person": new_scorer}
+        ) from None
+    _scorers_changed(
+        case=case,
+        stage=stage,
+        revision=revision,
+        acting_user=acting_user,
+        comment=_("+ %(person)s") % {"person": new_scorer},
+    )
     return assignment
 
 
@@ -208,9 +321,12 @@ def assignments_for_scorer(*, user, stage: ReviewStage | None = None):
     """The open rounds the user is asked to score, oldest first."""
     if not user.is_authenticated:
         return ScoreAssignment.objects.none()
+    # Still on the panel: someone taken off it keeps no cases to score.
     found = ScoreAssignment.objects.filter(
         scorer=user,
+        scorer__is_active=True,
         stage__is_active=True,
+        stage__reviewer_group__in=user.groups.all(),
         case__status=Case.Status.IN_REVIEW,
         case__current_stage=F("stage"),
     )
@@ -294,8 +410,8 @@ def score_record(
     )
     if assignment is None or not roles.reviews_at(acting_user, stage):
         raise NotPermitted(_("You are not asked to score this case."))
-    if stage.scoring_deadline and timezone.now() > stage.scoring_deadline:
-        raise WrongState(_("The scoring deadline has passed."))
+    if deadline_passed(stage):
+        raise deadline_refusal(stage)
     previous = Score.objects.filter(
         case=case, revision=revision, scorer=acting_user
     ).first()
@@ -326,7 +442,7 @@ def score_record(
         raise ValueError(f"unknown score kind {kind!r}")
     try:
         with transaction.atomic():
-            return Score.objects.create(
+            score = Score.objects.create(
                 case=case,
                 revision=revision,
                 stage=stage,
@@ -340,11 +456,50 @@ def score_record(
         raise _already_scored(
             Score.objects.get(case=case, revision=revision, scorer=acting_user)
         ) from None
+    # On the case's audit trail (not its timeline: the branch does not learn
+    # who scored it, review.selectors.case_timeline).
+    case_event_record(
+        case=case,
+        actor=acting_user,
+        action=CaseEvent.Action.SCORE,
+        from_status=case.status,
+        stage=stage,
+        revision=revision,
+        comment=(
+            _("%(kind)s: %(total)s of 100")
+            % {"kind": score.get_kind_display(), "total": total}
+            if total is not None
+            else score.get_kind_display()
+        ),
+    )
+    return score
+
+
+def deadline_passed(stage: ReviewStage, *, now=None) -> bool:
+    """Past the stage's scoring deadline (a stage without one never is)."""
+    deadline = stage.scoring_deadline
+    return deadline is not None and (now or timezone.now()) > deadline
+
+
+def deadline_refusal(stage: ReviewStage) -> WrongState:
+    return WrongState(
+        _(
+            "The scoring deadline of %(stage)s passed at %(time)s; no score is "
+            "taken now. An editor can extend the deadline."
+        )
+        % {
+            "stage": stage,
+            "time": date_format(
+                timezone.localtime(stage.scoring_deadline), "Y-m-d H:i"
+            ),
+        }
+    )
 
 
 @dataclass
 class Result:
     case: Case
+    revision_id: int | None = None
     scores: list = field(default_factory=list)
     mean: Decimal | None = None
     spread: Decimal | None = None
@@ -357,21 +512,21 @@ class Result:
 
 
 def stage_results(*, stage: ReviewStage) -> list[Result]:
-    """Every case scored or being scored at `stage`, its latest round, ranked
-    per call (equal means share a rank; unscored cases have none).
+    """Every case waiting at `stage`, its open round, ranked per call (equal
+    means share a rank; unscored cases have none). A case that left the
+    stage (withdrawn, returned, rejected, taken into the queue) has left the
+    ranking; its scores stay on record.
 
-    Ordered by call, then rank; three queries whatever the number of cases.
+    Ordered by call, then rank; two queries whatever the number of cases.
     """
-    assignments = ScoreAssignment.objects.filter(stage=stage).select_related(
-        "case__branch", "case__campaign", "revision"
+    assignments = _open_assignments(stage).select_related(
+        "case__branch", "case__campaign", "case__current_stage", "revision"
     )
-    latest = {}
-    for assignment in assignments:
-        known = latest.get(assignment.case_id)
-        if known is None or assignment.revision.number > known.revision.number:
-            latest[assignment.case_id] = assignment
-    rounds = {a.revision_id: a.case for a in latest.values()}
-    results = {revision: Result(case=case) for revision, case in rounds.items()}
+    rounds = {a.revision_id: a.case for a in assignments}
+    results = {
+        revision: Result(case=case, revision_id=revision)
+        for revision, case in rounds.items()
+    }
     scores = (
         Score.objects.filter(stage=stage, revision_id__in=rounds)
         .select_related("scorer")
@@ -425,8 +580,53 @@ def scoring_stages():
 
 
 def sees_results(user, stage: ReviewStage) -> bool:
-    """Editors and the stage's panel."""
+    """Editors and the stage's panel open the results page; what it shows a
+    panel member is `results_for`'s to say."""
     return roles.may_publish(user) or roles.is_stage_member(user, stage)
+
+
+def results_for(*, stage: ReviewStage, user) -> list[Result] | None:
+    """The results `user` may see at `stage`, or None while they are closed
+    to them.
+
+    Editors see every case's. A panel member sees everyone's scores only
+    once the deadline has passed, when no score is taken any more, and then
+    never those of a case they are conflicted on (a member of its
+    organisation, or a conflict they declared); before it, only their own
+    (`own_scores`).
+    """
+    if roles.may_publish(user):
+        return stage_results(stage=stage)
+    if not roles.is_stage_member(user, stage) or not deadline_passed(stage):
+        return None
+    branches = set(
+        Membership.objects.filter(user=user).values_list("branch_id", flat=True)
+    )
+    declared = set(
+        Score.objects.filter(
+            stage=stage, scorer=user, kind=Score.Kind.CONFLICT
+        ).values_list("revision_id", flat=True)
+    )
+    return [
+        result
+        for result in stage_results(stage=stage)
+        if result.case.branch_id not in branches and result.revision_id not in declared
+    ]
+
+
+def own_scores(*, stage: ReviewStage, user):
+    """The scores `user` recorded at `stage` in the rounds still open."""
+    return (
+        Score.objects.filter(
+            stage=stage,
+            scorer=user,
+            revision__in=_open_assignments(stage)
+            .filter(scorer=user)
+            .values("revision"),
+        )
+        .select_related("case", "revision")
+        .order_by("created_at", "pk")
+    )
 
 
 def reminders_due(*, now=None):

@@ -19,17 +19,21 @@ from casehub.tables import COUNT, FORMATS, Column, Format, Table, table_response
 from casehub.views import service_run
 from submissions.models import Case
 
-from .forms import ReassignForm, ScoredAcceptForm, ScoreForm
-from .models import ReviewStage, Score, ScoreAssignment
+from . import workflow
+from .forms import ReassignForm, ScoredAcceptForm, ScoreForm, ScoringCloseForm
+from .models import Decision, ReviewStage, Score, ScoreAssignment
 from .scoring import (
+    assignment_add,
     assignment_get_for_scorer,
     assignment_reassign,
     assignments_for_scorer,
+    deadline_passed,
+    own_scores,
     panel,
+    results_for,
     score_record,
     scoring_stages,
     sees_results,
-    stage_results,
 )
 
 SCORE = Format(
@@ -169,13 +173,19 @@ class ScoreCaseView(LoginRequiredMixin, View):
             "case": assignment.case,
             "form": form,
             "score": score,
+            # review.scoring refuses a score after the deadline; the page
+            # says so instead of offering the form.
+            "closed": deadline_passed(assignment.stage),
         }
         return render(self.request, self.template_name, context, status=status)
 
 
 class ScoringResultsView(LoginRequiredMixin, View):
-    """Ranking per call at a scoring stage, for editors and the panel; the
-    ranking and every score as CSV or Excel."""
+    """Ranking per call at a scoring stage, with the ranking and every score
+    as CSV or Excel: the editors', and the panel's once the deadline has
+    passed (review.scoring.results_for); before it a panel member sees their
+    own scores. An editor also changes who scores a case, and returns or
+    rejects a case whose round cannot end."""
 
     template_name = "review/scoring_results.html"
 
@@ -185,7 +195,19 @@ class ScoringResultsView(LoginRequiredMixin, View):
             raise PermissionDenied(_("Only editors and the panel see the results."))
         editor = roles.may_publish(request.user)
         blind = stage.is_blind and not editor
-        results = stage_results(stage=stage)
+        results = results_for(stage=stage, user=request.user)
+        wanted, fmt = request.GET.get("table"), request.GET.get("format")
+        if results is None:
+            if wanted:
+                raise PermissionDenied(
+                    _("The panel sees the results once the deadline has passed.")
+                )
+            context = {
+                "stage": stage,
+                "closed_to_me": True,
+                "own_scores": list(own_scores(stage=stage, user=request.user)),
+            }
+            return render(request, self.template_name, context)
         tables = {
             "ranking": Table(
                 title=_("Ranking"),
@@ -200,7 +222,6 @@ class ScoringResultsView(LoginRequiredMixin, View):
                 empty=_("No scores yet."),
             ),
         }
-        wanted, fmt = request.GET.get("table"), request.GET.get("format")
         if wanted in tables and fmt in FORMATS:
             return table_response(tables[wanted], fmt, f"{stage.name}-{wanted}")
         calls = {}
@@ -215,38 +236,61 @@ class ScoringResultsView(LoginRequiredMixin, View):
                     columns=_ranking_columns(blind=blind),
                     rows=rows,
                 ),
-                "waiting": sum(
-                    1
-                    for r in rows
-                    if r.rank is not None and r.case.current_stage_id == stage.pk
-                ),
+                "waiting": sum(1 for r in rows if r.rank is not None),
             }
             for campaign_id, rows in calls.items()
         ]
-        assignments = []
-        if editor:
-            scored = Score.objects.filter(
-                revision=OuterRef("revision"), scorer=OuterRef("scorer")
-            )
-            assignments = list(
-                ScoreAssignment.objects.filter(
-                    stage=stage,
-                    case__status=Case.Status.IN_REVIEW,
-                    case__current_stage=stage,
-                )
-                .exclude(Exists(scored))
-                .select_related("case", "scorer")
-                .order_by("case_id", "pk")
-            )
         context = {
             "stage": stage,
             "groups": groups,
             "editor": editor,
-            "assignments": assignments,
-            "panel": list(panel(stage)) if editor else [],
             "accept_form": ScoredAcceptForm(initial={"count": 1}),
         }
+        if editor:
+            context.update(self._editor_context(stage, results))
         return render(request, self.template_name, context)
+
+    def _editor_context(self, stage, results):
+        """The unscored assignments to move, and per waiting case the panel
+        members who could be added and the ways out the table offers."""
+        scored = Score.objects.filter(
+            revision=OuterRef("revision"), scorer=OuterRef("scorer")
+        )
+        assignments = list(
+            ScoreAssignment.objects.filter(
+                stage=stage,
+                revision__in=[r.revision_id for r in results],
+            )
+            .annotate(is_scored=Exists(scored))
+            .select_related("case", "scorer")
+            .order_by("case_id", "pk")
+        )
+        members = list(panel(stage))
+        held = {}
+        for assignment in assignments:
+            held.setdefault(assignment.revision_id, set()).add(assignment.scorer_id)
+        cases = []
+        for result in results:
+            actions = {
+                action
+                for action in ("return", "reject")
+                if workflow.is_available(action, result.case, self.request.user)
+            }
+            mine = held.get(result.revision_id, set())
+            cases.append(
+                {
+                    "case": result.case,
+                    "revision_id": result.revision_id,
+                    "may_close": actions,
+                    "addable": [p for p in members if p.pk not in mine],
+                }
+            )
+        return {
+            "assignments": [a for a in assignments if not a.is_scored],
+            "panel": members,
+            "cases": cases,
+            "close_form": ScoringCloseForm(),
+        }
 
 
 @method_decorator(require_POST, name="dispatch")
@@ -277,3 +321,89 @@ class AssignmentReassignView(LoginRequiredMixin, View):
                 % {"person": _person(new_scorer), "title": assignment.case.title},
             )
         return redirect("review:scoring_results", assignment.stage_id)
+
+
+@method_decorator(require_POST, name="dispatch")
+class AssignmentAddView(LoginRequiredMixin, View):
+    """An editor asks one more panel member to score a case."""
+
+    def post(self, request, pk):
+        if not roles.may_publish(request.user):
+            raise PermissionDenied(_("Only editors may change who scores a case."))
+        case = get_object_or_404(Case, pk=pk)
+        form = ReassignForm(request.POST)
+        new_scorer = None
+        if form.is_valid():
+            new_scorer = (
+                get_user_model()
+                .objects.filter(pk=form.cleaned_data["new_scorer"])
+                .first()
+            )
+        if new_scorer is None:
+            messages.error(request, _("Choose a panel member."))
+        else:
+            service_run(
+                request,
+                lambda: assignment_add(
+                    case=case, new_scorer=new_scorer, acting_user=request.user
+                ),
+                success=_("%(person)s now scores “%(title)s” too.")
+                % {"person": _person(new_scorer), "title": case.title},
+            )
+        return _back_to_results(case)
+
+
+@method_decorator(require_POST, name="dispatch")
+class ScoringCloseView(LoginRequiredMixin, View):
+    """An editor returns or rejects a case waiting at a scoring stage, by the
+    table's rows for a scoring stage (review.workflow)."""
+
+    def post(self, request, pk):
+        if not roles.may_publish(request.user):
+            raise PermissionDenied(_("Only editors may return or reject a case here."))
+        case = get_object_or_404(Case.objects.select_related("current_stage"), pk=pk)
+        form = ScoringCloseForm(request.POST)
+        if not form.is_valid():
+            messages.error(
+                request, _("Choose return or reject and say why; nothing was changed.")
+            )
+            return _back_to_results(case)
+        outcome = form.cleaned_data["outcome"]
+        service = (
+            workflow.case_return
+            if outcome == Decision.Outcome.RETURN
+            else workflow.case_reject
+        )
+        revision = case.revisions.filter(pk=form.cleaned_data["revision"]).first()
+        stage = case.current_stage
+        if stage is None or not stage.is_scoring:
+            messages.error(
+                request,
+                _("“%(title)s” is no longer being scored; nothing was changed.")
+                % {"title": case.title},
+            )
+            return redirect("review:scoring")
+        service_run(
+            request,
+            lambda: service(
+                case=case,
+                acting_user=request.user,
+                stage=stage,
+                revision=revision,
+                comment=form.cleaned_data["comment"],
+            ),
+            success=(
+                _("“%(title)s” is returned to its branch.")
+                if outcome == Decision.Outcome.RETURN
+                else _("“%(title)s” is rejected.")
+            )
+            % {"title": case.title},
+        )
+        return redirect("review:scoring_results", stage.pk)
+
+
+def _back_to_results(case):
+    stage = case.current_stage
+    if stage is not None and stage.is_scoring:
+        return redirect("review:scoring_results", stage.pk)
+    return redirect("review:scoring")

@@ -87,10 +87,17 @@ def revisions_for_review(*, case: Case) -> tuple[CaseRevision, CaseRevision | No
     return latest_two[0], (latest_two[1] if len(latest_two) > 1 else None)
 
 
+# Audit rows the case's timeline leaves out: its saves, and the scoring
+# panel's work (who scores a case and how is not the branch's to read).
+OFF_THE_TIMELINE = frozenset(
+    {CaseEvent.Action.EDIT, CaseEvent.Action.SCORE, CaseEvent.Action.SCORERS}
+)
+
+
 def case_timeline(*, case: Case) -> QuerySet[CaseEvent]:
     """How the case moved through the workflow; its saves are left out."""
     return (
-        case.events.exclude(action=CaseEvent.Action.EDIT)
+        case.events.exclude(action__in=OFF_THE_TIMELINE)
         .select_related("actor", "revision", "stage")
         .order_by("created_at", "pk")
     )
@@ -203,6 +210,9 @@ def event_recipients(*, event: CaseEvent) -> list:
     still tells the people the event concerned.
     """
     User = get_user_model()
+    if event.action in (CaseEvent.Action.SCORE, CaseEvent.Action.SCORERS):
+        # The case stays where it was: nobody has new work from it.
+        return []
     case = event.case
     finally_approved = (
         event.action == CaseEvent.Action.APPROVE

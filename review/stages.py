@@ -5,6 +5,7 @@ wait at it: its reviewers would lose the queue those cases sit in. Each
 change appends one StageEvent naming who made it and what it changed.
 """
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,6 +32,60 @@ STAGE_FIELDS = (
 
 class StageInUse(WrongState):
     """The stage cannot be deactivated: cases are waiting at it."""
+
+
+class ScoringUnusable(WrongState):
+    """A scoring stage set up so that no case could be scored at it."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__(" ".join(problems.values()))
+
+
+# The settings that decide whether a scoring stage can assign its cases.
+SCORING_SETUP = ("kind", "reviewer_group", "scorers_per_case")
+
+
+def scoring_setup_problems(*, kind, reviewer_group, scorers_per_case) -> dict:
+    """{setting: why}: what makes a scoring stage unusable, empty if nothing.
+
+    A case entering a scoring stage needs scorers (review.scoring), so its
+    panel has active members and each case at least one scorer, and no more
+    than the panel has. Members who belong to a case's organisation are left
+    out for that case; with fewer left than k the case gets all of them.
+    """
+    if kind != ReviewStage.Kind.SCORING:
+        return {}
+    problems = {}
+    per_case = scorers_per_case or 0
+    if per_case < 1:
+        problems["scorers_per_case"] = _("At least one panel member scores each case.")
+    if reviewer_group is None:
+        return problems
+    size = (
+        get_user_model().objects.filter(is_active=True, groups=reviewer_group).count()
+    )
+    if size == 0:
+        problems["reviewer_group"] = _(
+            "The panel %(group)s has no active members: nobody could score "
+            "the cases. Add its members first."
+        ) % {"group": reviewer_group}
+    elif per_case > size:
+        problems["scorers_per_case"] = _(
+            "%(count)d scorers per case is more than the panel %(group)s has "
+            "(%(size)d)."
+        ) % {"count": per_case, "group": reviewer_group, "size": size}
+    return problems
+
+
+def _require_usable(stage: ReviewStage) -> None:
+    problems = scoring_setup_problems(
+        kind=stage.kind,
+        reviewer_group=stage.reviewer_group,
+        scorers_per_case=stage.scorers_per_case,
+    )
+    if problems:
+        raise ScoringUnusable(problems)
 
 
 def _require(user, permission: str) -> None:
@@ -75,7 +130,9 @@ def stage_create(*, acting_user, **fields) -> ReviewStage:
     """Set up a new stage from the settings in `fields`."""
     _require(acting_user, "review.add_reviewstage")
     _unknown_fields(fields)
-    stage = ReviewStage.objects.create(**fields)
+    stage = ReviewStage(**fields)
+    _require_usable(stage)
+    stage.save(force_insert=True)
     StageEvent.objects.create(
         stage=stage,
         actor=acting_user,
@@ -107,6 +164,8 @@ def stage_update(*, stage: ReviewStage, acting_user, **changes) -> ReviewStage:
     before = {name: _as_text(getattr(stage, name)) for name in changed}
     for name, value in changed.items():
         setattr(stage, name, value)
+    if changed.keys() & set(SCORING_SETUP):
+        _require_usable(stage)
     stage.save(update_fields=list(changed))
     if deactivating:
         action = StageEvent.Action.DEACTIVATE

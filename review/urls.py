@@ -24,6 +24,16 @@ urlpatterns = [
         scoring_views.AssignmentReassignView.as_view(),
         name="scoring_reassign",
     ),
+    path(
+        "scoring/cases/<int:pk>/scorers/",
+        scoring_views.AssignmentAddView.as_view(),
+        name="scoring_assign_add",
+    ),
+    path(
+        "scoring/cases/<int:pk>/close/",
+        scoring_views.ScoringCloseView.as_view(),
+        name="scoring_close",
+    ),
     path("rejected/", views.RejectedCaseListView.as_view(), name="rejected"),
     path("rejected/<int:pk>/reopen/", views.CaseReopenView.as_view(), name="reopen"),
 ]

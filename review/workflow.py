@@ -47,9 +47,11 @@ from textcheck.services import (
 from textcheck.tasks import revision_check_task
 
 from .anchors import notes_carry
+from .events import case_event_record
 from .models import CaseEvent, Decision, Note, ReviewStage
-from .notifications import event_notify
 from .scoring import round_assign
+
+__all__ = ["case_event_record"]  # the audit trail's writer, from review.events
 
 Status = Case.Status
 Action = CaseEvent.Action
@@ -147,6 +149,27 @@ TRANSITIONS = (
         role=Role.STAGE_REVIEWER,
         requires=("the latest revision", "a comment"),
     ),
+    # 评选: the panel scores and does not decide, so an editor returns or
+    # rejects a case waiting at a scoring stage (a round that cannot end:
+    # the deadline passed unscored, the text needs work).
+    Transition(
+        action=Action.RETURN,
+        sources=frozenset({Status.IN_REVIEW}),
+        stage_kind=ReviewStage.Kind.SCORING,
+        targets=frozenset({Status.RETURNED}),
+        role=Role.PUBLISHER,
+        requires=("the latest revision", "a comment"),
+        refused=gettext_lazy("Only editors may return a case being scored."),
+    ),
+    Transition(
+        action=Action.REJECT,
+        sources=frozenset({Status.IN_REVIEW}),
+        stage_kind=ReviewStage.Kind.SCORING,
+        targets=frozenset({Status.REJECTED}),
+        role=Role.PUBLISHER,
+        requires=("the latest revision", "a comment"),
+        refused=gettext_lazy("Only editors may reject a case being scored."),
+    ),
     Transition(
         action=Action.SCORE_ACCEPT,
         sources=frozenset({Status.IN_REVIEW}),
@@ -225,7 +248,13 @@ TRANSITIONS = (
         ),
     ),
 )
-TRANSITION = {transition.action: transition for transition in TRANSITIONS}
+# An action has one row, or one per kind of stage it is taken at (return and
+# reject: by the stage's reviewer at a review stage, by an editor at a
+# scoring stage). `TRANSITION` is each action's first row.
+ROWS: dict[str, tuple[Transition, ...]] = {}
+for _row in TRANSITIONS:
+    ROWS[_row.action] = (*ROWS.get(_row.action, ()), _row)
+TRANSITION = {action: rows[0] for action, rows in ROWS.items()}
 
 
 def has_role(role: str, *, case: Case, user) -> bool:
@@ -264,6 +293,16 @@ def available_actions(case: Case, user) -> list[Transition]:
         and _at_stage_kind(transition, case)
         and has_role(transition.role, case=case, user=user)
     ]
+
+
+def is_available(action: str, case: Case, user) -> bool:
+    """Whether `available_actions` would offer `action`, reading its rows only."""
+    return any(
+        case.status in transition.sources
+        and _at_stage_kind(transition, case)
+        and has_role(transition.role, case=case, user=user)
+        for transition in ROWS[action]
+    )
 
 
 def action_names(case: Case, user) -> frozenset[str]:
@@ -306,42 +345,19 @@ def _refusal(transition: Transition, case: Case) -> str:
 
 
 def _permit(action: str, *, case: Case, user) -> Transition:
-    """Check the actor's role, then the state, against the table's row."""
-    transition = TRANSITION[action]
+    """Check the actor's role, then the state, against the table's row: the
+    row of `action` for the case's state and the kind of stage it waits at."""
+    rows = ROWS[action]
+    fitting = [
+        row for row in rows if case.status in row.sources and _at_stage_kind(row, case)
+    ]
+    transition = fitting[0] if fitting else rows[0]
     by_schedule = user is None and transition.automatic
     if not by_schedule and not has_role(transition.role, case=case, user=user):
         raise NotPermitted(_refusal(transition, case))
-    if case.status not in transition.sources or not _at_stage_kind(transition, case):
+    if not fitting:
         _refuse_state(case, transition.wrong_state)
     return transition
-
-
-def case_event_record(
-    *,
-    case: Case,
-    actor,
-    action,
-    from_status,
-    stage=None,
-    revision=None,
-    comment="",
-    note_count=0,
-):
-    """Append one audit event for a change already made to the locked `case`."""
-    event = CaseEvent.objects.create(
-        case=case,
-        revision=revision,
-        stage=stage,
-        to_stage=case.current_stage,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=case.status,
-        comment=comment,
-        note_count=note_count,
-    )
-    event_notify(event)
-    return event
 
 
 def _stage_to_enter(stages) -> ReviewStage | None:
@@ -370,7 +386,18 @@ def _next_stage(stage: ReviewStage) -> ReviewStage | None:
     return _stage_to_enter(ReviewStage.objects.filter(position__gt=stage.position))
 
 
-def _enter_stage(case: Case, stage: ReviewStage | None) -> None:
+def _enter_stage(
+    case: Case, stage: ReviewStage | None, revision: CaseRevision | None = None
+) -> None:
+    """Put the locked `case` at `stage` (None: out of review), with its dates.
+
+    Every way into a stage comes here, so a case entering a scoring stage, by
+    approval, submission or resubmission, gets its scorers here, in the same
+    transaction; where the panel has nobody who may score it, the refusal
+    undoes the whole move.
+    """
+    if stage is not None and stage.is_scoring:
+        round_assign(case=case, stage=stage, revision=revision)
     now = timezone.now()
     case.current_stage = stage
     case.stage_entered_at = now if stage else None
@@ -427,7 +454,7 @@ def _send_to_review(*, case: Case, acting_user, stage: ReviewStage, action):
     case.status = Case.Status.IN_REVIEW
     case.submitted_at = timezone.now()
     case.resume_stage = None
-    _enter_stage(case, stage)
+    _enter_stage(case, stage, revision)
     case.save(
         update_fields=[
             "status",
@@ -545,6 +572,15 @@ def _decide(
     comment: str,
 ) -> CaseEvent:
     case = _lock(case)
+    if stage.is_scoring and outcome != Decision.Outcome.APPROVE:
+        return _scoring_close(
+            case=case,
+            acting_user=acting_user,
+            stage=stage,
+            revision=revision,
+            outcome=outcome,
+            comment=comment,
+        )
     if not roles.reviews_at(acting_user, stage):
         if not stage.is_active and roles.is_stage_member(acting_user, stage):
             raise WrongState(
@@ -590,7 +626,7 @@ def _decide(
         case.status = Case.Status.IN_REVIEW if next_stage else Case.Status.APPROVED
         if next_stage is None:
             case.approved_at = timezone.now()
-        _enter_stage(case, next_stage)
+        _enter_stage(case, next_stage, revision)
         action = CaseEvent.Action.APPROVE
     elif outcome == Decision.Outcome.RETURN:
         case.status = Case.Status.RETURNED
@@ -611,8 +647,6 @@ def _decide(
             "updated_at",
         ]
     )
-    if case.current_stage is not None and case.current_stage.is_scoring:
-        round_assign(case=case, stage=case.current_stage, revision=revision)
     return case_event_record(
         case=case,
         actor=acting_user,
@@ -623,6 +657,64 @@ def _decide(
         comment=comment,
         # The notes of the round go with the decision, a return's to the branch.
         note_count=Note.objects.filter(revision=revision, stage=stage).count(),
+    )
+
+
+def _scoring_close(
+    *,
+    case: Case,
+    acting_user,
+    stage: ReviewStage,
+    revision: CaseRevision,
+    outcome: str,
+    comment: str,
+) -> CaseEvent:
+    """An editor returns or rejects the locked `case` waiting at the scoring
+    stage `stage`, by the table's row for a scoring stage.
+
+    No `Decision` is written: the panel's scores stay as they were recorded,
+    and the event names the editor and their reason.
+    """
+    action = Action.RETURN if outcome == Decision.Outcome.RETURN else Action.REJECT
+    row = next(r for r in ROWS[action] if r.stage_kind == ReviewStage.Kind.SCORING)
+    if not has_role(row.role, case=case, user=acting_user):
+        raise NotPermitted(_refusal(row, case))
+    latest = _latest_revision(case)
+    if (
+        case.status != Case.Status.IN_REVIEW
+        or case.current_stage_id != stage.pk
+        or latest is None
+        or revision is None
+        or latest.pk != revision.pk
+    ):
+        raise WrongState(
+            _(
+                "“%(title)s” is no longer being scored at %(stage)s; nothing "
+                "was changed."
+            )
+            % {"title": case.title, "stage": stage}
+        )
+    _permit(action, case=case, user=acting_user)
+    comment = comment.strip()
+    if not comment:
+        raise WrongState(_("Say why: a return or a rejection needs a comment."))
+    from_status = case.status
+    if action == Action.RETURN:
+        case.status = Case.Status.RETURNED
+        resume_here = stage.resume_after_return == ReviewStage.Resume.THIS_STAGE
+        case.resume_stage = stage if resume_here else None
+    else:
+        case.status = Case.Status.REJECTED
+    _enter_stage(case, None)
+    case.save(update_fields=["status", "resume_stage", *_STAGE_FIELDS, "updated_at"])
+    return case_event_record(
+        case=case,
+        actor=acting_user,
+        action=action,
+        from_status=from_status,
+        stage=stage,
+        revision=revision,
+        comment=comment,
     )
 
 

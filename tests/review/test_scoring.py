@@ -5,13 +5,17 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.http import Http404
+from django.test import TestCase
 from django.utils import timezone
 
 from casehub.exceptions import NotPermitted, WrongState
 from inbox.models import Notification
 from review import scoring, workflow
 from review.models import CaseEvent, Criterion, Score, ScoreAssignment
+from review.selectors import case_timeline
+from review.stages import stage_update
 from review.tasks import scoring_reminders_send
 from showcase import services as showcase
 from showcase.models import QueueEntry
@@ -19,7 +23,7 @@ from showcase.selectors import approved_queue
 from submissions.models import Case, Membership
 from tests.conftest import service_missing
 from tests.review.factories import case_to_scoring, draft, people, scoring_stage
-from tests.submissions.factories import UserFactory, signed_in
+from tests.submissions.factories import UserFactory, member, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +138,11 @@ class EnteringTests:
                 revision=case.revisions.get(),
             )
         assert workflow.action_names(case, panelist) == frozenset()
-        assert workflow.action_names(case, who.editor) == {"score_accept"}
+        assert workflow.action_names(case, who.editor) == {
+            "score_accept",
+            "return",
+            "reject",
+        }
 
 
 class ScoreTests:
@@ -433,3 +441,521 @@ class ScoreRaceTests:
         kinds = sorted(type(result).__name__ for result in results)
         assert kinds == ["Score", "WrongState"], results
         assert Score.objects.filter(case=case).count() == 1
+
+
+def _waiting_at_first_scoring(who, panel, **stage_fields):
+    """A scoring stage before the two review stages, so that a submission
+    goes straight to it."""
+    return scoring_stage(members=panel, position=0, **stage_fields)
+
+
+class EveryWayInTests:
+    """A case entering a scoring stage by any move gets its scorers."""
+
+    def test_a_submission_to_a_first_stage_that_scores_assigns(
+        self, who, panel_members
+    ):
+        stage = _waiting_at_first_scoring(who, panel_members, per_case=2)
+        case = draft(who)
+        workflow.case_submit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        assert case.current_stage == stage
+        assert len(_assigned(case)) == 2
+
+    def test_withdraw_then_submit_assigns_the_new_round(self, who, panel_members):
+        _waiting_at_first_scoring(who, panel_members, per_case=2)
+        case = draft(who)
+        workflow.case_submit(case=case, acting_user=who.secretary)
+        workflow.case_withdraw(case=case, acting_user=who.secretary)
+        workflow.case_submit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        latest = case.revisions.order_by("-number").first()
+        assert latest.number == 2
+        assert ScoreAssignment.objects.filter(revision=latest).count() == 2
+
+    def test_return_by_the_editor_then_resubmit_comes_back_to_scoring(
+        self, who, panel_members
+    ):
+        stage = scoring_stage(members=panel_members, per_case=2)
+        stage.resume_after_return = stage.Resume.THIS_STAGE
+        stage.save()
+        case = case_to_scoring(who)
+        first_round = set(_assigned(case))
+        workflow.case_return(
+            case=case,
+            acting_user=who.editor,
+            stage=stage,
+            revision=case.revisions.get(),
+            comment="请补充成效数据",
+        )
+        workflow.case_resubmit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        assert case.current_stage == stage
+        latest = case.revisions.order_by("-number").first()
+        again = ScoreAssignment.objects.filter(revision=latest)
+        assert again.count() == 2
+        # The earlier round's assignments are no load: the same two, the
+        # least loaded, score it again.
+        assert {a.scorer for a in again} == first_round
+
+    def test_reopened_after_an_editor_rejection_and_resubmitted_assigns(
+        self, who, panel_members
+    ):
+        stage = _waiting_at_first_scoring(who, panel_members, per_case=1)
+        case = draft(who)
+        workflow.case_submit(case=case, acting_user=who.secretary)
+        workflow.case_reject(
+            case=case,
+            acting_user=who.editor,
+            stage=stage,
+            revision=case.revisions.get(),
+            comment="不符合征集主题",
+        )
+        workflow.case_reopen(case=case, acting_user=who.editor, comment="主题相符")
+        workflow.case_resubmit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        assert case.current_stage == stage
+        latest = case.revisions.order_by("-number").first()
+        assert ScoreAssignment.objects.filter(revision=latest).count() == 1
+
+
+class NobodyToScoreTests:
+    """With nobody who may score the case, the move is refused whole."""
+
+    def test_a_submission_to_an_empty_panel_is_refused_and_nothing_changes(self, who):
+        _waiting_at_first_scoring(who, [], per_case=2)
+        case = draft(who)
+        with pytest.raises(WrongState, match="无人可以为"):
+            workflow.case_submit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        assert case.status == Case.Status.DRAFT and case.current_stage is None
+        assert not case.revisions.exists()
+        assert not CaseEvent.objects.filter(case=case).exists()
+        assert not ScoreAssignment.objects.exists()
+
+    def test_an_approval_into_a_panel_all_of_the_organisation_is_refused(
+        self, who, panel_members
+    ):
+        scoring_stage(members=panel_members, per_case=2)
+        for person in panel_members:
+            Membership.objects.create(
+                user=person, branch=who.branch, role=Membership.Role.CORRESPONDENT
+            )
+        case = draft(who)
+        workflow.case_submit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        decide_approve = workflow.case_approve
+        revision = case.revisions.get()
+        decide_approve(
+            case=case,
+            acting_user=who.reviewer1,
+            stage=case.current_stage,
+            revision=revision,
+        )
+        case.refresh_from_db()
+        at_two = case.current_stage
+        events = CaseEvent.objects.filter(case=case).count()
+        with pytest.raises(WrongState, match="无人可以为"):
+            decide_approve(
+                case=case, acting_user=who.reviewer2, stage=at_two, revision=revision
+            )
+        case.refresh_from_db()
+        assert (case.status, case.current_stage) == (Case.Status.IN_REVIEW, at_two)
+        assert not case.decisions.filter(stage=at_two).exists()
+        assert CaseEvent.objects.filter(case=case).count() == events
+        assert not ScoreAssignment.objects.exists()
+
+    def test_fewer_eligible_than_k_get_the_case_all_of_them(self, who, panel_members):
+        scoring_stage(members=panel_members, per_case=3)
+        Membership.objects.create(
+            user=panel_members[0],
+            branch=who.branch,
+            role=Membership.Role.CORRESPONDENT,
+        )
+        case = case_to_scoring(who)
+        assert set(_assigned(case)) == set(panel_members[1:])
+
+    def test_a_stage_without_criteria_is_refused(self, who, panel_members):
+        stage = _waiting_at_first_scoring(who, panel_members, per_case=1)
+        stage.criteria.all().delete()
+        case = draft(who)
+        with pytest.raises(WrongState, match="评分标准"):
+            workflow.case_submit(case=case, acting_user=who.secretary)
+        case.refresh_from_db()
+        assert case.status == Case.Status.DRAFT
+
+
+class EditorWayOutTests:
+    """An editor returns or rejects a case at a scoring stage, by the table."""
+
+    def test_the_editor_returns_a_case_past_the_deadline_unscored(
+        self, who, scoring_at
+    ):
+        case = case_to_scoring(who)
+        scoring_at.scoring_deadline = timezone.now() - datetime.timedelta(days=1)
+        scoring_at.save()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            event = workflow.case_return(
+                case=case,
+                acting_user=who.editor,
+                stage=scoring_at,
+                revision=case.revisions.get(),
+                comment="截止前无人评分，请修改后再报",
+            )
+        case.refresh_from_db()
+        assert case.status == Case.Status.RETURNED and case.current_stage is None
+        assert (event.action, event.actor, event.stage) == (
+            "return",
+            who.editor,
+            scoring_at,
+        )
+        assert not case.decisions.filter(stage=scoring_at).exists()
+        # The branch hears of it as of any return.
+        assert Notification.objects.filter(recipient=who.secretary, case=case).exists()
+
+    def test_the_editor_rejects_and_the_panel_may_not(self, who, scoring_at):
+        case = case_to_scoring(who)
+        panelist = _assigned(case)[0]
+        for outsider in (panelist, who.reviewer2):
+            with pytest.raises(NotPermitted):
+                workflow.case_reject(
+                    case=case,
+                    acting_user=outsider,
+                    stage=scoring_at,
+                    revision=case.revisions.get(),
+                    comment="不予通过",
+                )
+        workflow.case_reject(
+            case=case,
+            acting_user=who.editor,
+            stage=scoring_at,
+            revision=case.revisions.get(),
+            comment="不予通过",
+        )
+        case.refresh_from_db()
+        assert case.status == Case.Status.REJECTED
+
+    def test_a_return_without_a_reason_or_of_another_round_changes_nothing(
+        self, who, scoring_at
+    ):
+        case = case_to_scoring(who)
+        events = CaseEvent.objects.filter(case=case).count()
+        with pytest.raises(WrongState):
+            workflow.case_return(
+                case=case,
+                acting_user=who.editor,
+                stage=scoring_at,
+                revision=case.revisions.get(),
+                comment="  ",
+            )
+        with pytest.raises(WrongState):
+            workflow.case_return(
+                case=case,
+                acting_user=who.editor,
+                stage=scoring_at,
+                revision=None,
+                comment="理由",
+            )
+        case.refresh_from_db()
+        assert case.status == Case.Status.IN_REVIEW
+        assert CaseEvent.objects.filter(case=case).count() == events
+
+
+class AddScorerTests:
+    def test_the_editor_adds_a_panel_member_with_an_audit_event(
+        self, who, scoring_at, panel_members
+    ):
+        case = case_to_scoring(who)
+        free = next(p for p in panel_members if p not in _assigned(case))
+        scoring.assignment_add(case=case, new_scorer=free, acting_user=who.editor)
+        assert free in _assigned(case) and len(_assigned(case)) == 3
+        event = CaseEvent.objects.get(case=case, action=CaseEvent.Action.SCORERS)
+        assert event.actor == who.editor and free.username in event.comment
+        assert not Notification.objects.filter(event=event).exists()
+        with pytest.raises(WrongState, match="已在为此案例评分"):
+            scoring.assignment_add(case=case, new_scorer=free, acting_user=who.editor)
+
+    def test_a_conflicted_stranger_or_a_non_editor_is_refused(
+        self, who, scoring_at, panel_members
+    ):
+        case = case_to_scoring(who)
+        free = next(p for p in panel_members if p not in _assigned(case))
+        with pytest.raises(WrongState, match="不是"):
+            scoring.assignment_add(
+                case=case, new_scorer=who.outsider, acting_user=who.editor
+            )
+        with pytest.raises(NotPermitted):
+            scoring.assignment_add(case=case, new_scorer=free, acting_user=free)
+        Membership.objects.create(
+            user=free, branch=who.branch, role=Membership.Role.CORRESPONDENT
+        )
+        with pytest.raises(WrongState, match="的成员"):
+            scoring.assignment_add(case=case, new_scorer=free, acting_user=who.editor)
+        assert len(_assigned(case)) == 2
+        assert not CaseEvent.objects.filter(action=CaseEvent.Action.SCORERS).exists()
+
+    def test_the_reassignment_is_audited(self, who, scoring_at, panel_members):
+        case = case_to_scoring(who)
+        assignment = ScoreAssignment.objects.filter(case=case).first()
+        free = next(p for p in panel_members if p not in _assigned(case))
+        scoring.assignment_reassign(
+            assignment=assignment, new_scorer=free, acting_user=who.editor
+        )
+        event = CaseEvent.objects.get(case=case, action=CaseEvent.Action.SCORERS)
+        assert event.actor == who.editor and free.username in event.comment
+
+
+class PanelAndDeadlineTests:
+    def test_a_member_taken_off_the_panel_scores_no_more(self, who, scoring_at):
+        case = case_to_scoring(who)
+        scorer = _assigned(case)[0]
+        assert scoring.assignments_for_scorer(user=scorer).count() == 1
+        scorer.groups.remove(scoring_at.reviewer_group)
+        assert scoring.assignments_for_scorer(user=scorer).count() == 0
+        with pytest.raises(Http404):
+            scoring.assignment_get_for_scorer(case_id=case.pk, user=scorer)
+        with pytest.raises(NotPermitted):
+            scored(case, scorer, 5, 5, 5)
+        assert not Score.objects.exists()
+
+    def test_past_the_deadline_the_refusal_says_so_and_an_extension_reopens(
+        self, who, scoring_at
+    ):
+        case = case_to_scoring(who)
+        scorer = _assigned(case)[0]
+        admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+        stage_update(
+            stage=scoring_at,
+            acting_user=admin,
+            scoring_deadline=timezone.now() - datetime.timedelta(minutes=1),
+        )
+        case.refresh_from_db()
+        with pytest.raises(WrongState, match="评分截止时间"):
+            scored(case, scorer, 5, 5, 5)
+        assert not Score.objects.exists()
+        stage_update(
+            stage=scoring_at,
+            acting_user=admin,
+            scoring_deadline=timezone.now() + datetime.timedelta(days=1),
+        )
+        case.refresh_from_db()
+        assert scored(case, scorer, 5, 5, 5).total == Decimal("50.00")
+
+
+class VisibilityTests:
+    """Blind until the deadline: a panel member sees their own scores only;
+    after it, everyone's but those of a case they are conflicted on."""
+
+    def test_before_the_deadline_the_panel_sees_no_results(self, who, panel_members):
+        stage = scoring_stage(
+            members=panel_members,
+            per_case=2,
+            deadline=timezone.now() + datetime.timedelta(days=1),
+        )
+        case = case_to_scoring(who)
+        first, second = _assigned(case)
+        scored(case, first, 9, 9, 9)
+        assert scoring.results_for(stage=stage, user=second) is None
+        assert scoring.results_for(stage=stage, user=first) is None
+        assert [s.scorer for s in scoring.own_scores(stage=stage, user=first)] == [
+            first
+        ]
+        assert list(scoring.own_scores(stage=stage, user=second)) == []
+        [result] = scoring.results_for(stage=stage, user=who.editor)
+        assert result.count == 1
+
+    def test_after_the_deadline_never_a_conflicted_case(self, who, panel_members):
+        stage = scoring_stage(members=panel_members, per_case=2)
+        other = member(Membership.Role.SECRETARY, username="secretary2")
+        ours = case_to_scoring(who, title="本支部案例")
+        theirs = case_to_scoring(who, secretary=other, title="他支部案例")
+        for case in (ours, theirs):
+            for scorer in _assigned(case):
+                scored(case, scorer, 6, 6, 6)
+        # One of the panel joins the first organisation; another declares a
+        # conflict on the second case where they score it.
+        insider = next(p for p in panel_members if p not in _assigned(ours))
+        Membership.objects.create(
+            user=insider, branch=who.branch, role=Membership.Role.CORRESPONDENT
+        )
+        stage.scoring_deadline = timezone.now() - datetime.timedelta(minutes=1)
+        stage.save()
+        seen = scoring.results_for(stage=stage, user=insider)
+        assert [r.case.title for r in seen] == ["他支部案例"]
+        third = case_to_scoring(who, secretary=other, title="第三个案例")
+        stage.scoring_deadline = timezone.now() + datetime.timedelta(days=1)
+        stage.save()
+        declarer = _assigned(third)[0]
+        scored(third, declarer, kind=Score.Kind.CONFLICT)
+        stage.scoring_deadline = timezone.now() - datetime.timedelta(minutes=1)
+        stage.save()
+        titles = {r.case.title for r in scoring.results_for(stage=stage, user=declarer)}
+        assert "第三个案例" not in titles
+        assert "他支部案例" in titles
+        assert scoring.results_for(stage=stage, user=who.reviewer1) is None
+
+
+class ScoreRecordTests:
+    """A score is written once, checked by the database, and audited."""
+
+    def test_a_score_row_is_never_changed_or_deleted(self, who, scoring_at):
+        case = case_to_scoring(who)
+        score = scored(case, _assigned(case)[0], 8, 8, 8)
+        score.comment = "改过"
+        with pytest.raises(TypeError):
+            score.save()
+        with pytest.raises(TypeError):
+            score.delete()
+        with pytest.raises(TypeError):
+            Score.objects.filter(pk=score.pk).update(total=Decimal("100"))
+        with pytest.raises(TypeError):
+            Score.objects.filter(pk=score.pk).delete()
+        assert Score.objects.get(pk=score.pk).total == Decimal("80.00")
+
+    @pytest.mark.parametrize(
+        ("kind", "total", "points"),
+        [
+            ("scored", Decimal("100.01"), {"1": 10}),
+            ("scored", Decimal("-1"), {"1": 0}),
+            ("scored", None, {"1": 5}),
+            ("scored", Decimal("50"), {}),
+            ("abstain", Decimal("50"), {}),
+            ("conflict", None, {"1": 5}),
+            ("liked", None, {}),
+        ],
+    )
+    def test_the_database_refuses_a_score_out_of_range(
+        self, who, scoring_at, kind, total, points
+    ):
+        case = case_to_scoring(who)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Score.objects.create(
+                case=case,
+                revision=case.revisions.get(),
+                stage=scoring_at,
+                scorer=_assigned(case)[0],
+                kind=kind,
+                points=points,
+                total=total,
+            )
+
+    @pytest.mark.parametrize("kind", ["scored", "conflict", "abstain"])
+    def test_each_verdict_is_on_the_audit_trail_not_the_timeline(
+        self, who, scoring_at, kind
+    ):
+        case = case_to_scoring(who)
+        scorer = _assigned(case)[0]
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            scored(case, scorer, 7, 7, 7, kind=kind, comment="内部意见")
+        event = CaseEvent.objects.get(case=case, action=CaseEvent.Action.SCORE)
+        assert (event.actor, event.stage, event.from_status, event.to_status) == (
+            scorer,
+            scoring_at,
+            "in_review",
+            "in_review",
+        )
+        assert event.revision == case.revisions.get()
+        assert "内部意见" not in event.comment
+        assert event not in case_timeline(case=case)
+        assert not Notification.objects.filter(event=event).exists()
+
+
+class LeavingTheStageTests:
+    def test_a_withdrawn_or_accepted_case_leaves_the_ranking(self, who, panel_members):
+        stage = scoring_stage(members=panel_members, per_case=1)
+        cases = [case_to_scoring(who, title=f"案例{n}") for n in range(3)]
+        for case, points in zip(cases, [(9, 9, 9), (5, 5, 5), (7, 7, 7)], strict=True):
+            scored(case, _assigned(case)[0], *points)
+        workflow.case_withdraw(case=cases[0], acting_user=who.secretary)
+        ranks = {r.case.title: r.rank for r in scoring.stage_results(stage=stage)}
+        assert ranks == {"案例2": 1, "案例1": 2}
+        showcase.scored_cases_accept(
+            stage=stage, campaign_id=None, count=1, acting_user=who.editor
+        )
+        ranks = {r.case.title: r.rank for r in scoring.stage_results(stage=stage)}
+        assert ranks == {"案例1": 1}
+        # Their scores stay on record.
+        assert Score.objects.filter(stage=stage).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+class EnteringRaceTests:
+    """Two cases entering the scoring stage at the same moment, on PostgreSQL."""
+
+    def test_concurrent_approvals_keep_the_load_bound(self):
+        if connection.vendor != "postgresql":
+            service_missing(
+                "the race test needs PostgreSQL's row locks; set DATABASE_URL"
+            )
+        who = people()
+        panel_members = [UserFactory(username=f"racer{n}") for n in range(4)]
+        stage = scoring_stage(members=panel_members, per_case=2)
+        cases = []
+        for n in range(2):
+            case = draft(who, title=f"并发案例{n}")
+            workflow.case_submit(case=case, acting_user=who.secretary)
+            case.refresh_from_db()
+            workflow.case_approve(
+                case=case,
+                acting_user=who.reviewer1,
+                stage=case.current_stage,
+                revision=case.revisions.get(),
+            )
+            cases.append(case)
+        barrier = threading.Barrier(2)
+        results = []
+
+        def approve(case_id):
+            try:
+                case = Case.objects.select_related("current_stage").get(pk=case_id)
+                revision = case.revisions.get()
+                barrier.wait()
+                results.append(
+                    workflow.case_approve(
+                        case=case,
+                        acting_user=who.reviewer2,
+                        stage=case.current_stage,
+                        revision=revision,
+                    )
+                )
+            except Exception as error:  # the test inspects what each thread got
+                results.append(error)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=approve, args=(c.pk,)) for c in cases]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert [type(r).__name__ for r in results] == ["CaseEvent", "CaseEvent"]
+        rows = list(
+            ScoreAssignment.objects.filter(stage=stage).values_list(
+                "case_id", "scorer_id"
+            )
+        )
+        assert len(rows) == 4 == len(set(rows))
+        loads = [scorer for _case, scorer in rows]
+        bound = scoring.load_bound(cases=2, scorers=4, per_case=2)
+        assert bound == 1
+        assert max(loads.count(s) for s in set(loads)) <= bound, rows
+
+    def test_the_score_table_refuses_updates_from_raw_sql(self):
+        if connection.vendor != "postgresql":
+            service_missing("the append-only trigger is PostgreSQL's")
+        who = people()
+        panel_members = [UserFactory(username="solo")]
+        scoring_stage(members=panel_members, per_case=1)
+        case = case_to_scoring(who)
+        score = scored(case, panel_members[0], 8, 8, 8)
+        for sql in (
+            "UPDATE review_score SET total = 100 WHERE id = %s",
+            "DELETE FROM review_score WHERE id = %s",
+        ):
+            with (
+                pytest.raises(DatabaseError),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql, [score.pk])
+        assert Score.objects.get(pk=score.pk).total == Decimal("80.00")

@@ -2,11 +2,15 @@
 the editor's reassignment and taking the top into the queue."""
 
 import csv
+import datetime
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from review.models import Score, ScoreAssignment
+from review.models import CaseEvent, Score, ScoreAssignment
 from submissions.models import Case
 from tests.review.factories import case_to_scoring, people, scoring_stage
 from tests.submissions.factories import UserFactory, signed_in
@@ -142,15 +146,29 @@ class ResultsViewTests:
     def test_the_results_page_costs_the_same_with_many_cases(
         self, who, stage, django_assert_max_num_queries
     ):
-        for n in range(8):
+        client = signed_in(who.editor)
+        url = f"/review/scoring/stages/{stage.pk}/"
+
+        def cost():
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            return len(queries)
+
+        def add(n):
             case = case_to_scoring(who, title=f"案例{n}")
             signed_in(assigned(case)[0]).post(
                 f"/review/scoring/cases/{case.pk}/", form_for(stage, n, n, n)
             )
-        client = signed_in(who.editor)
-        with django_assert_max_num_queries(20):
-            page = client.get(f"/review/scoring/stages/{stage.pk}/")
-        assert page.status_code == 200
+
+        add(0)
+        add(1)
+        few = cost()
+        for n in range(2, 10):
+            add(n)
+        assert cost() == few
+        with django_assert_max_num_queries(22):
+            page = client.get(url)
+        assert page.content.decode().count("data-scoring-case=") == 10
 
     def test_the_panel_sees_results_others_do_not(self, who, stage, panel_members):
         url = f"/review/scoring/stages/{stage.pk}/"
@@ -189,3 +207,120 @@ class ResultsViewTests:
         assert response.status_code == 302
         assignment.refresh_from_db()
         assert assignment.scorer == free
+
+
+class DeadlineAndPanelViewTests:
+    def test_past_the_deadline_the_form_is_gone_and_a_post_records_nothing(
+        self, who, stage
+    ):
+        case = case_to_scoring(who)
+        stage.scoring_deadline = timezone.now() - datetime.timedelta(hours=1)
+        stage.save()
+        client = signed_in(assigned(case)[0])
+        url = f"/review/scoring/cases/{case.pk}/"
+        page = client.get(url).content.decode()
+        assert "data-scoring-closed" in page and "data-score-form" not in page
+        response = client.post(url, form_for(stage, 5, 5, 5))
+        assert response.status_code == 409
+        assert "评分截止时间" in response.content.decode()
+        assert not Score.objects.exists()
+
+    def test_someone_taken_off_the_panel_gets_404(self, who, stage):
+        case = case_to_scoring(who)
+        scorer = assigned(case)[0]
+        scorer.groups.remove(stage.reviewer_group)
+        client = signed_in(scorer)
+        url = f"/review/scoring/cases/{case.pk}/"
+        assert client.get(url).status_code == 404
+        assert client.post(url, form_for(stage, 5, 5, 5)).status_code == 404
+        assert "党建引领新篇章" not in client.get("/review/scoring/").content.decode()
+        assert not Score.objects.exists()
+
+
+class BlindResultsViewTests:
+    def test_before_the_deadline_a_panel_member_sees_only_their_own(self, who, stage):
+        stage.scoring_deadline = timezone.now() + datetime.timedelta(days=2)
+        stage.save()
+        case = case_to_scoring(who, title="待评分的案例")
+        first, second = assigned(case)
+        signed_in(first).post(
+            f"/review/scoring/cases/{case.pk}/", form_for(stage, 9, 9, 9)
+        )
+        signed_in(second).post(
+            f"/review/scoring/cases/{case.pk}/", form_for(stage, 3, 3, 3)
+        )
+        url = f"/review/scoring/stages/{stage.pk}/"
+        page = signed_in(first).get(url).content.decode()
+        assert "data-results-closed" in page and "data-ranking" not in page
+        assert "90.00" in page and "30.00" not in page and "60.00" not in page
+        for table in ("ranking", "scores"):
+            download = signed_in(first).get(f"{url}?table={table}&format=csv")
+            assert download.status_code == 403
+        editor_page = signed_in(who.editor).get(url).content.decode()
+        assert "60.00" in editor_page
+
+    def test_after_the_deadline_the_panel_sees_the_ranking(self, who, stage):
+        case = case_to_scoring(who, title="待评分的案例")
+        first, second = assigned(case)
+        for scorer, points in ((first, (9, 9, 9)), (second, (3, 3, 3))):
+            signed_in(scorer).post(
+                f"/review/scoring/cases/{case.pk}/", form_for(stage, *points)
+            )
+        stage.scoring_deadline = timezone.now() - datetime.timedelta(minutes=1)
+        stage.save()
+        page = signed_in(first).get(f"/review/scoring/stages/{stage.pk}/")
+        assert "60.00" in page.content.decode()
+        # Only editors act on the cases.
+        assert "data-close-form" not in page.content.decode()
+
+
+class EditorActionViewTests:
+    def test_the_editor_returns_a_case_from_the_results_page(self, who, stage):
+        case = case_to_scoring(who, title="无人评分的案例")
+        url = f"/review/scoring/stages/{stage.pk}/"
+        page = signed_in(who.editor).get(url).content.decode()
+        assert "data-close-form" in page and "data-add-scorer" in page
+        body = {
+            "outcome": "return",
+            "comment": "请修改后再报",
+            "revision": case.revisions.get().pk,
+        }
+        close = f"/review/scoring/cases/{case.pk}/close/"
+        panelist = assigned(case)[0]
+        assert signed_in(panelist).post(close, body).status_code == 403
+        case.refresh_from_db()
+        assert case.status == Case.Status.IN_REVIEW
+        response = signed_in(who.editor).post(close, {**body, "comment": ""})
+        assert response.status_code == 302
+        case.refresh_from_db()
+        assert case.status == Case.Status.IN_REVIEW
+        assert signed_in(who.editor).post(close, body).status_code == 302
+        case.refresh_from_db()
+        assert case.status == Case.Status.RETURNED
+        event = CaseEvent.objects.filter(case=case).order_by("-pk").first()
+        assert (event.action, event.actor) == ("return", who.editor)
+        # It has left the round, and the ranking.
+        page = signed_in(who.editor).get(url).content.decode()
+        assert "无人评分的案例" not in page
+
+    def test_the_editor_adds_a_scorer(self, who, stage, panel_members):
+        case = case_to_scoring(who)
+        free = next(p for p in panel_members if p not in assigned(case))
+        url = f"/review/scoring/cases/{case.pk}/scorers/"
+        assert signed_in(free).post(url, {"new_scorer": free.pk}).status_code == 403
+        response = signed_in(who.editor).post(url, {"new_scorer": free.pk})
+        assert response.status_code == 302
+        assert free in assigned(case)
+        page = signed_in(free).get("/review/scoring/").content.decode()
+        assert case.title in page
+
+
+class ScoringLinkTests:
+    def test_editors_see_the_link_only_with_a_scoring_stage_in_use(self, who):
+        client = signed_in(who.editor)
+        assert 'href="/review/scoring/"' not in client.get("/desk/").content.decode()
+        stage = scoring_stage(members=[UserFactory(username="expert")], per_case=1)
+        assert 'href="/review/scoring/"' in client.get("/desk/").content.decode()
+        stage.is_active = False
+        stage.save()
+        assert 'href="/review/scoring/"' not in client.get("/desk/").content.decode()

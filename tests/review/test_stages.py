@@ -6,6 +6,7 @@ import time
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.urls import reverse
@@ -13,11 +14,17 @@ from django.urls import reverse
 from casehub.exceptions import NotPermitted, WrongState
 from review import workflow
 from review.models import ReviewStage, StageEvent
-from review.stages import StageInUse, stage_create, stage_deactivate, stage_update
+from review.stages import (
+    ScoringUnusable,
+    StageInUse,
+    stage_create,
+    stage_deactivate,
+    stage_update,
+)
 from submissions.models import Case
 from tests.conftest import service_missing
 from tests.review.factories import case_in_state, draft, latest, people, stage
-from tests.submissions.factories import signed_in
+from tests.submissions.factories import UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -395,8 +402,14 @@ class ScoringStageAdminTests:
             )
         return data
 
-    def test_a_scoring_stage_is_set_up_with_its_rubric(self, admin_client):
+    def _panel(self, size):
         group = Group.objects.create(name="评审专家组")
+        for n in range(size):
+            UserFactory(username=f"panel{n}").groups.add(group)
+        return group
+
+    def test_a_scoring_stage_is_set_up_with_its_rubric(self, admin_client):
+        group = self._panel(3)
         response = admin_client.post(
             f"{self.url}add/",
             self._form(
@@ -417,10 +430,82 @@ class ScoringStageAdminTests:
         ],
     )
     def test_a_bad_rubric_is_refused(self, admin_client, criteria, scorers, message):
-        group = Group.objects.create(name="评审专家组")
+        group = self._panel(3)
         response = admin_client.post(
             f"{self.url}add/", self._form(group, criteria=criteria, scorers=scorers)
         )
         assert response.status_code == 200
         assert message in response.content.decode()
         assert not ReviewStage.objects.filter(name="评选").exists()
+
+    @pytest.mark.parametrize(
+        ("size", "scorers", "message"),
+        [
+            (0, 3, "没有在职成员"),
+            (2, 3, "超过了评审专家组"),
+        ],
+    )
+    def test_a_panel_that_could_not_score_is_refused(
+        self, admin_client, size, scorers, message
+    ):
+        group = self._panel(size)
+        response = admin_client.post(
+            f"{self.url}add/",
+            self._form(group, criteria=[("创新性", 30)], scorers=scorers),
+        )
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert not ReviewStage.objects.filter(name="评选").exists()
+        assert not StageEvent.objects.filter(stage__name="评选").exists()
+
+
+class ScoringStageServiceTests:
+    """review.stages refuses an unusable scoring stage whoever calls it."""
+
+    def _admin(self):
+        return get_user_model().objects.create_superuser("root", "r@example.org", "x")
+
+    def test_an_empty_panel_or_too_large_k_is_refused_and_nothing_saved(self):
+        admin = self._admin()
+        group = Group.objects.create(name="空的专家组")
+        for per_case in (0, 1):
+            with pytest.raises(ScoringUnusable):
+                stage_create(
+                    acting_user=admin,
+                    position=5,
+                    name="评选",
+                    reviewer_group=group,
+                    kind=ReviewStage.Kind.SCORING,
+                    scorers_per_case=per_case,
+                )
+        UserFactory(username="lone").groups.add(group)
+        with pytest.raises(ScoringUnusable, match="超过了评审专家组"):
+            stage_create(
+                acting_user=admin,
+                position=5,
+                name="评选",
+                reviewer_group=group,
+                kind=ReviewStage.Kind.SCORING,
+                scorers_per_case=2,
+            )
+        assert not ReviewStage.objects.filter(name="评选").exists()
+        assert not StageEvent.objects.filter(actor=admin).exists()
+        stage = stage_create(
+            acting_user=admin,
+            position=5,
+            name="评选",
+            reviewer_group=group,
+            kind=ReviewStage.Kind.SCORING,
+            scorers_per_case=1,
+        )
+        with pytest.raises(ScoringUnusable):
+            stage_update(stage=stage, acting_user=admin, scorers_per_case=4)
+        stage.refresh_from_db()
+        assert stage.scorers_per_case == 1
+        # A review stage's group may be empty: nobody is assigned there.
+        stage_create(
+            acting_user=admin,
+            position=6,
+            name="复核",
+            reviewer_group=Group.objects.create(name="复核组"),
+        )

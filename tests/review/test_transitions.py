@@ -41,6 +41,10 @@ TABLE = {
     ("in_review", "reject", "stage_reviewer"),
     # 评选: from a scoring stage, by an editor, in rank order (review.scoring).
     ("in_review", "score_accept", "publisher"),
+    # … and the editor's way out of a round that cannot end: back to the
+    # branch, or rejected (the panel scores, it does not decide).
+    ("in_review", "return", "publisher"),
+    ("in_review", "reject", "publisher"),
     ("rejected", "reopen", "reopener"),
     ("approved", "schedule", "publisher"),
     ("scheduled", "unschedule", "publisher"),
@@ -126,6 +130,8 @@ ALLOWED = {
     ("published", "unpublish", "editor"): ("approved", None),
     ("in_scoring", "withdraw", "secretary"): ("withdrawn", None),
     ("in_scoring", "score_accept", "editor"): ("approved", None),
+    ("in_scoring", "return", "editor"): ("returned", None),
+    ("in_scoring", "reject", "editor"): ("rejected", None),
     ("draft", "delete", "secretary"): (None, None),
     ("draft", "delete", "correspondent"): (None, None),
 }
@@ -139,7 +145,19 @@ def test_the_table_is_the_one_written_here():
     }
     assert rows == TABLE
     assert {t.action: set(t.targets) for t in workflow.TRANSITIONS} == TARGETS
-    assert len(workflow.TRANSITIONS) == len(TARGETS)
+    # One row per action, and return and reject once more for a scoring stage.
+    assert len(workflow.TRANSITIONS) == len(TARGETS) + 2
+    by_kind = {
+        (t.action, t.stage_kind)
+        for t in workflow.TRANSITIONS
+        if t.action in ("return", "reject")
+    }
+    assert by_kind == {
+        ("return", "review"),
+        ("return", "scoring"),
+        ("reject", "review"),
+        ("reject", "scoring"),
+    }
 
 
 def test_every_state_a_case_can_be_in_is_in_the_table():
@@ -148,9 +166,10 @@ def test_every_state_a_case_can_be_in_is_in_the_table():
 
 
 def test_every_audited_action_is_a_transition_or_an_edit():
-    # An edit and an override (review.workflow.finding_override) leave the
-    # state as it was; every other event is a move of the table.
-    audited = set(CaseEvent.Action.values) - {"edit", "override"}
+    # An edit, an override (review.workflow.finding_override), a score and a
+    # change of scorers (review.scoring) leave the state as it was; every
+    # other event is a move of the table.
+    audited = set(CaseEvent.Action.values) - {"edit", "override", "score", "scorers"}
     assert audited == {t.action for t in workflow.TRANSITIONS} - {"delete"}
 
 
@@ -250,7 +269,11 @@ def check_cell(case_id, state, action, actor, issue) -> list[str]:
                 status,
             ):
                 problems.append("audit event wrong")
-            decided = action in ("approve", "return", "reject")
+            # A reviewer's decision is a row; an editor's return or rejection
+            # at a scoring stage is the event alone.
+            decided = action in ("approve", "return", "reject") and state != (
+                "in_scoring"
+            )
             if after[4] != before[4] + decided:
                 problems.append("decision count wrong")
             raise Undo

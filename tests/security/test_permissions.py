@@ -288,6 +288,18 @@ EXPECTED = {
         group_only(EDITORS, 302),
         acts(EDITORS, "review.scoreassignment"),
     ),
+    # An editor asks one more panel member to score a case waiting there …
+    "review:scoring_assign_add": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, "review.scoreassignment", "review.caseevent"),
+    ),
+    # … or returns it to its branch (the table's row for a scoring stage).
+    "review:scoring_close": (
+        by_role(POST_ONLY),
+        group_only(EDITORS, 302),
+        acts(EDITORS, CASE, "review.caseevent"),
+    ),
     "showcase_editor:scored_accept": (
         by_role(POST_ONLY),
         group_only(EDITORS, 302),
@@ -494,6 +506,14 @@ BODIES = {
         "new_scorer": world["free_scorer_pk"]
     },
     "showcase_editor:scored_accept": lambda world, role: {"campaign": "", "count": 1},
+    "review:scoring_assign_add": lambda world, role: {
+        "new_scorer": world["free_for_waiting_pk"]
+    },
+    "review:scoring_close": lambda world, role: {
+        "outcome": "return",
+        "comment": "评分截止仍无结果，请修改后再报",
+        "revision": world["waiting_revision_pk"],
+    },
     "campaigns:create": lambda world, role: _campaign_body(world, role, "新的征集"),
     "campaigns:update": lambda world, role: _campaign_body(
         world, role, "改过标题的征集"
@@ -678,7 +698,15 @@ def _world_build():
             "review:scoring_results": {"pk": scoring_at.pk},
             "review:scoring_reassign": {"pk": movable.pk},
             "showcase_editor:scored_accept": {"pk": scoring_at.pk},
+            "review:scoring_assign_add": {"pk": waiting_case.pk},
+            "review:scoring_close": {"pk": waiting_case.pk},
         },
+        "free_for_waiting_pk": next(
+            u.pk
+            for u in experts
+            if not ScoreAssignment.objects.filter(case=waiting_case, scorer=u).exists()
+        ),
+        "waiting_revision_pk": latest(waiting_case).pk,
         "criterion_pks": [c.pk for c in scoring_at.criteria.all()],
         "free_scorer_pk": free_scorer.pk,
         "case_pk": the_draft.pk,
