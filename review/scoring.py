@@ -631,11 +631,13 @@ def own_scores(*, stage: ReviewStage, user):
 
 def reminders_due(*, now=None):
     """Unscored assignments of open rounds whose deadline is within a day,
-    not reminded yet."""
+    not reminded yet, of scorers still on the panel."""
     now = now or timezone.now()
     return (
         ScoreAssignment.objects.filter(
             reminded_at__isnull=True,
+            scorer__is_active=True,
+            scorer__groups=F("stage__reviewer_group"),
             stage__is_active=True,
             stage__kind=ReviewStage.Kind.SCORING,
             stage__scoring_deadline__gt=now,

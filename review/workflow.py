@@ -733,7 +733,8 @@ def case_approve(*, case, acting_user, stage, revision, comment="") -> CaseEvent
 
 @transaction.atomic
 def case_return(*, case, acting_user, stage, revision, comment) -> CaseEvent:
-    """Send the case back to the branch for revision, with the reviewer's comment."""
+    """Send the case back to the branch for revision, with the reviewer's
+    comment; at a scoring stage, an editor's (the table's row for it)."""
     return _decide(
         case=case,
         acting_user=acting_user,
@@ -746,7 +747,8 @@ def case_return(*, case, acting_user, stage, revision, comment) -> CaseEvent:
 
 @transaction.atomic
 def case_reject(*, case, acting_user, stage, revision, comment) -> CaseEvent:
-    """Reject the case; only an editor can reopen it."""
+    """Reject the case (at a scoring stage, an editor does); only an editor
+    can reopen it."""
     return _decide(
         case=case,
         acting_user=acting_user,

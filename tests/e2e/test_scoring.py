@@ -2,10 +2,14 @@
 the editor takes the top two of the ranking into the showcase queue, and from
 there into the next issue."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from review.models import Score, ScoreAssignment
+from review.stages import stage_update
 from showcase.models import Issue
 from submissions.models import Case
 from tests.review.factories import case_to_scoring, people, scoring_stage
@@ -90,3 +94,61 @@ class ScoringFlowTests:
         ) == ["乙案例", "丁案例"]
         statuses = dict(Case.objects.values_list("title", "status"))
         assert statuses["乙案例"] == statuses["丁案例"] == Case.Status.SCHEDULED
+
+
+class ScoringWayOutTests:
+    def test_blind_until_the_deadline_then_the_editor_returns_an_unscored_case(
+        self, transactional_db, visitor
+    ):
+        who = people()
+        panel = [UserFactory(username=f"expert{n}") for n in (1, 2)]
+        stage = scoring_stage(
+            members=panel,
+            per_case=2,
+            deadline=timezone.now() + datetime.timedelta(days=1),
+        )
+        scored = case_to_scoring(who, title="已评案例")
+        case_to_scoring(who, title="无人评分的案例")
+        criteria = list(stage.criteria.all())
+
+        first = visitor()
+        first.sign_in("expert1", PASSWORD)
+        first.go(f"/review/scoring/cases/{scored.pk}/")
+        for criterion in criteria:
+            first.page.fill(f"#id_criterion_{criterion.pk}", "9")
+        first.page.click("button:has-text('提交评分')")
+        expect(first.page.locator(".message--success")).to_contain_text("已评案例")
+        second = visitor()
+        second.sign_in("expert2", PASSWORD)
+        second.go(f"/review/scoring/stages/{stage.pk}/")
+        expect(second.page.locator("[data-results-closed]")).to_be_visible()
+        expect(second.page.locator("[data-ranking]")).to_have_count(0)
+        assert "90.00" not in second.page.content()
+
+        # The deadline passes with the second case unscored.
+        stage_update(
+            stage=stage,
+            acting_user=UserFactory(username="root", is_superuser=True),
+            scoring_deadline=timezone.now() - datetime.timedelta(minutes=1),
+        )
+        second.go(f"/review/scoring/cases/{scored.pk}/")
+        expect(second.page.locator("[data-scoring-closed]")).to_be_visible()
+        expect(second.page.locator("[data-score-form]")).to_have_count(0)
+
+        editor = visitor()
+        editor.sign_in("editor", PASSWORD)
+        editor.go(f"/review/scoring/stages/{stage.pk}/")
+        card = editor.page.locator("[data-scoring-case]", has_text="无人评分的案例")
+        card.locator("select[name=outcome]").select_option("return")
+        card.locator("textarea[name=comment]").fill("截止前无人评分，请完善后再报")
+        card.locator("button:has-text('结束评分')").click()
+        expect(editor.page.locator(".message--success")).to_contain_text(
+            "无人评分的案例"
+        )
+        editor.screenshot("scoring-editor-returns")
+        expect(editor.page.locator("[data-ranking]")).not_to_contain_text(
+            "无人评分的案例"
+        )
+        returned = Case.objects.get(title="无人评分的案例")
+        assert returned.status == Case.Status.RETURNED
+        assert returned.events.order_by("-pk").first().actor.username == "editor"

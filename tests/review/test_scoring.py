@@ -959,3 +959,18 @@ class EnteringRaceTests:
             ):
                 cursor.execute(sql, [score.pk])
         assert Score.objects.get(pk=score.pk).total == Decimal("80.00")
+
+
+class ReminderPanelTests:
+    def test_a_scorer_taken_off_the_panel_is_not_reminded(self, who, panel_members):
+        stage = scoring_stage(
+            members=panel_members,
+            per_case=2,
+            deadline=timezone.now() + datetime.timedelta(hours=20),
+        )
+        case = case_to_scoring(who)
+        gone, stays = _assigned(case)
+        gone.groups.remove(stage.reviewer_group)
+        assert scoring_reminders_send() == 1
+        reminded = Notification.objects.filter(key__startswith="scoring-reminder")
+        assert [n.recipient for n in reminded] == [stays]
