@@ -51,8 +51,6 @@ from .events import case_event_record
 from .models import CaseEvent, Decision, Note, ReviewStage
 from .scoring import round_assign
 
-__all__ = ["case_event_record"]  # the audit trail's writer, from review.events
-
 Status = Case.Status
 Action = CaseEvent.Action
 

@@ -205,7 +205,11 @@ def stage_figures(*, period: Period, campaign=None) -> list[StageFigures]:
     stages = {
         s.pk: StageFigures(stage=s) for s in ReviewStage.objects.order_by("position")
     }
-    events = CaseEvent.objects.all()
+    # A score or a change of scorers leaves the case where it was: it neither
+    # begins nor ends a stay.
+    events = CaseEvent.objects.exclude(
+        action__in=[Action.SCORE, Action.SCORERS, Action.EDIT, Action.OVERRIDE]
+    )
     if campaign is not None:
         events = events.filter(case__campaign=campaign)
     following = {"partition_by": [F("case_id")], "order_by": [F("created_at"), F("pk")]}

@@ -5,9 +5,13 @@ from datetime import timedelta
 
 import pytest
 
+from review.scoring import score_record
+from showcase import services as showcase
 from stats.selectors import branch_figures, percentile, stage_figures
+from tests.review.factories import case_to_scoring, people, scoring_stage
 from tests.stats import test_stats as dashboard
-from tests.stats.test_stats import APRIL, DAY, MARCH, figures_of
+from tests.stats.test_stats import APRIL, DAY, MARCH, T0, at, figures_of
+from tests.submissions.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +86,26 @@ class FigureTests:
         assert percentile([1, 2, 3, 4], 90) == pytest.approx(3.7)
         assert percentile(list(range(1, 11)), 90) == pytest.approx(9.1)
         assert percentile([DAY, 3 * DAY], 50) == 2 * DAY
+
+
+class ScoringStayTests:
+    def test_scores_at_a_scoring_stage_do_not_cut_the_stay(self):
+        panel = [UserFactory(username=f"expert{n}") for n in (1, 2)]
+        with at(T0):
+            who = people()
+            stage = scoring_stage(members=panel, per_case=2)
+            case = case_to_scoring(who)
+        for hours, scorer in ((6, panel[0]), (12, panel[1])):
+            with at(T0 + timedelta(hours=hours)):
+                score_record(
+                    case=case,
+                    acting_user=scorer,
+                    kind="scored",
+                    points={c.pk: 5 for c in stage.criteria.all()},
+                )
+        with at(T0 + 3 * DAY):
+            showcase.scored_cases_accept(
+                stage=stage, campaign_id=None, count=1, acting_user=who.editor
+            )
+        [scoring] = [s for s in stage_figures(period=MARCH) if s.stage == stage]
+        assert scoring.durations == [3 * DAY]
