@@ -1,12 +1,19 @@
 """Request and response rules that hold for every URL of the site."""
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
+# The public API (showcase.api) answers in JSON, its refusals too.
+API_PREFIX = "/api/"
+
+
+def api_request(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
 
 
 class NullCharacterMiddleware:
@@ -46,6 +53,12 @@ def _null_character_refused(request):
             "The address contains a null character, which no page of this site "
             "accepts. Please check the link and try again."
         )
+        if api_request(request):
+            return JsonResponse(
+                {"detail": message, "errors": []},
+                status=400,
+                json_dumps_params={"ensure_ascii": False},
+            )
         return render(request, "400.html", {"message": message}, status=400)
 
 

@@ -203,6 +203,10 @@ EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=3)
 # The published copy of the public pages, for nginx to serve without Python
 # (showcase.published, deploy/nginx.conf); empty: no copy, Django serves all.
 FRONT_ROOT = env.str("FRONT_ROOT", default="")
+# How long a client may keep an answer of the public API (/api/v1/) without
+# asking again. At 0 it asks every time, with its ETag, and an unpublished
+# issue is gone from other sites at once; a 304 costs one cache look-up.
+API_CACHE_MAX_AGE = env.int("API_CACHE_MAX_AGE", default=0)
 # Uploaded images are re-encoded before they are stored, so serving them from
 # Django is safe; a deployment may hand /media/ to its front web server instead.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)

@@ -30,6 +30,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("showcase.api_urls")),
     path("desk/", include("desk.urls")),
     path("submissions/", include("authoring.urls")),
     path("review/", include("review.urls")),

@@ -6,12 +6,23 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from casehub.exceptions import CaseActionError, NotPermitted
+from casehub.middleware import api_request
 
 
 def page_not_found(request, exception):
+    if api_request(request):
+        # An address under the API that names nothing, answered as the API
+        # answers anything missing.
+        return JsonResponse(
+            {"detail": _("Nothing published is found at this address."), "errors": []},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
     return render(request, "404.html", status=404)
 
 

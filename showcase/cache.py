@@ -510,12 +510,18 @@ def public_cache_bump_on_commit() -> None:
     transaction.on_commit(public_cache_bump, robust=True)
 
 
+# The cached answers that show a case's count of reads: its page, and its
+# answer in the API (showcase.api).
+CASE_KINDS = ("case", "api-case")
+
+
 def case_pages_drop(case_ids) -> None:
     """Drop the cached pages of these cases in every language."""
     fields = [
-        page_field("case", case_id, language=code)
+        page_field(kind, case_id, language=code)
         for code, _name in settings.LANGUAGES
         for case_id in case_ids
+        for kind in CASE_KINDS
     ]
     if not fields:
         return

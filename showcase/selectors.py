@@ -1,6 +1,6 @@
 import copy
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -17,6 +17,27 @@ def series_active() -> QuerySet[Series]:
 def series_get(*, slug: str) -> Series:
     try:
         return series_active().get(slug=slug)
+    except Series.DoesNotExist:
+        raise Http404 from None
+
+
+def series_public() -> QuerySet[Series]:
+    """The active series, each with how many issues it has out and the number
+    of the latest, in the one query."""
+    published = Q(issues__status=Issue.Status.PUBLISHED)
+    return (
+        series_active()
+        .annotate(
+            published_count=Count("issues", filter=published),
+            latest_number=Max("issues__number", filter=published),
+        )
+        .order_by("title", "pk")
+    )
+
+
+def series_public_get(*, slug: str) -> Series:
+    try:
+        return series_public().get(slug=slug)
     except Series.DoesNotExist:
         raise Http404 from None
 
@@ -89,6 +110,15 @@ def case_get_published(*, case_id) -> tuple[Case, Issue]:
     return entry.case, entry.issue
 
 
+def case_published_revision(*, case: Case):
+    """The revision a published case's page shows: its latest, the one that
+    was approved."""
+    revision = case.revisions.order_by("-number").first()
+    if revision is None:
+        raise Http404
+    return revision
+
+
 def neighbour_issues(*, issue: Issue) -> tuple[Issue | None, Issue | None]:
     """The published issues just before and after `issue` in its series."""
     around = {
@@ -108,6 +138,17 @@ def latest_issues() -> list[Issue]:
         if latest is not None:
             issues.append(latest)
     return issues
+
+
+def issues_latest(*, series: Series | None = None, limit: int) -> QuerySet[Issue]:
+    """The most recently published issues of the active series (or of one),
+    newest first."""
+    issues = Issue.objects.filter(
+        status=Issue.Status.PUBLISHED, series__is_active=True
+    ).select_related("series")
+    if series is not None:
+        issues = issues.filter(series=series)
+    return issues.order_by("-published_at", "-pk")[:limit]
 
 
 def recent_cases(*, limit: int = 8) -> QuerySet[Case]:

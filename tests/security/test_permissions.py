@@ -165,6 +165,17 @@ EXPECTED = {
     "robots_txt": (by_role(200), by_role(405), nothing),
     "healthz": (by_role(200), by_role(405), nothing),
     "sitemap": (by_role(200), by_role(200), nothing),
+    # The public API (showcase.api): what anonymous readers may read, the same
+    # for everyone; GET only, so a POST is refused before anything is read.
+    "api:openapi": (by_role(200), by_role(405), nothing),
+    "api:series_list": (by_role(200), by_role(405), nothing),
+    "api:series": (by_role(200), by_role(405), nothing),
+    "api:issue_list": (by_role(200), by_role(405), nothing),
+    "api:issue": (by_role(200), by_role(405), nothing),
+    "api:latest_issues": (by_role(200), by_role(405), nothing),
+    "api:case": (by_role(200), by_role(405), nothing),
+    # The API's own root names nothing.
+    "api:api-root": (by_role(404), by_role(404), nothing),
     # A signed-in user is sent on before the form is read.
     "login": (
         by_role(302, anonymous=200),
@@ -670,6 +681,10 @@ def _world_build():
             "showcase:case": {"pk": out.pk},
             "showcase:case_views": {"pk": out.pk},
             "showcase:case_views_pixel": {"pk": out.pk},
+            "api:series": {"slug": the_series.slug},
+            "api:issue_list": {"slug": the_series.slug},
+            "api:issue": {"slug": the_series.slug, "number": 1},
+            "api:case": {"case_id": out.pk},
             "language_switch": {"code": "en"},
             "submissions:revision_detail": {"pk": in_review.pk, "number": 1},
             "submissions:case_resubmit": {"pk": returned.pk},

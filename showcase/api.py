@@ -1,0 +1,556 @@
+"""The public site as a read-only JSON API, for other sites to show our issues.
+
+What it answers is what an anonymous reader of the pages may read, through the
+same selectors (showcase.selectors): active series, published issues, the
+published cases in them. Anything else, a planned or withdrawn issue, a case
+not out yet, a series switched off, is the same 404 as an address that never
+existed. A signed-in user is answered exactly as anyone else: nothing here
+reads the session.
+
+Answers live in the page cache (showcase.cache) beside the pages and are
+retired with them on every publish, unpublish and edit; a case's answer also
+goes when its count of reads is folded in. Each carries an ETag (a digest of
+the body) and Last-Modified (when the body was built), so a client asks again
+with If-None-Match / If-Modified-Since and gets a 304 until something changed.
+
+django-ninja makes the OpenAPI schema (3.1) from the schemas below, at
+/api/v1/openapi.json. The interactive docs page is off: it loads its scripts
+from a CDN, which this site does not use.
+"""
+
+import datetime
+import hashlib
+import json
+import math
+import time
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import ValidationError
+
+from casehub.links import absolute_url
+
+from . import selectors
+from .cache import page_field, page_lookup, page_set, page_split
+from .models import Issue, IssueCase, Series
+
+# Bounds on what one request may ask for.
+PAGE_SIZE = 20
+PAGE_SIZE_MAX = 50
+LATEST_DEFAULT = 5
+LATEST_MAX = 20
+# Database keys are 64-bit; a larger number names nothing.
+KEY_MAX = 2**63 - 1
+
+# What is never written raw into a JSON string here: a client that puts the
+# JSON into an HTML page (inside a <script>, say) cannot be broken out of.
+JSON_ESCAPES = {
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    ord("\u2028"): "\\u2028",
+    ord("\u2029"): "\\u2029",
+}
+
+api = NinjaAPI(
+    title="CaseHub",
+    version="1",
+    description=(
+        "The published series, issues and cases of the showcase, read-only. "
+        "Only what the public pages show is here; everything else answers 404."
+    ),
+    urls_namespace="api",
+    docs_url=None,
+    # Served by openapi_json below: GET only, with its validators.
+    openapi_url=None,
+)
+
+
+# --- Schemas: what each answer holds -------------------------------------------
+
+
+class ParameterError(Schema):
+    parameter: str
+    message: str
+
+
+class Error(Schema):
+    detail: str
+    errors: list[ParameterError] = []
+
+
+class SeriesRef(Schema):
+    slug: str
+    title: str
+    url: str
+    api_url: str
+
+
+class SeriesOut(SeriesRef):
+    name: str
+    column: str
+    editors_note_html: str
+    feed_url: str
+    issues_api_url: str
+    issue_count: int
+    latest_issue_number: int | None
+
+
+class CaseSummary(Schema):
+    id: int
+    title: str
+    tagline: str
+    organisation: str
+    url: str
+    api_url: str
+
+
+class IssueOut(Schema):
+    series: SeriesRef
+    number: int
+    title: str
+    note_html: str
+    published_at: datetime.datetime
+    url: str
+    api_url: str
+    cases: list[CaseSummary]
+
+
+class IssueCaseOut(CaseSummary):
+    lead: str
+    cover_thumbnail_url: str | None
+
+
+class IssueDetailOut(IssueOut):
+    cases: list[IssueCaseOut]
+
+
+class IssueRef(Schema):
+    series: SeriesRef
+    number: int
+    title: str
+    url: str
+    api_url: str
+
+
+class CaseOut(Schema):
+    id: int
+    title: str
+    tagline: str
+    organisation: str
+    author: str
+    source: str
+    published_at: datetime.datetime | None
+    views: int
+    lead: str
+    body_html: str
+    cover_image_url: str | None
+    cover_thumbnail_url: str | None
+    url: str
+    api_url: str
+    issue: IssueRef
+
+
+class Page(Schema):
+    count: int
+    page: int
+    page_size: int
+    pages: int
+    next: str | None
+    previous: str | None
+
+
+class SeriesPage(Page):
+    items: list[SeriesOut]
+
+
+class IssuePage(Page):
+    items: list[IssueOut]
+
+
+class LatestIssues(Schema):
+    items: list[IssueOut]
+
+
+ERRORS = {304: None, 404: Error, 422: Error}
+
+
+# --- Answers ----------------------------------------------------------------------
+
+
+def _json(data: Schema) -> bytes:
+    text = json.dumps(data.model_dump(mode="json"), ensure_ascii=False)
+    return text.translate(JSON_ESCAPES).encode()
+
+
+def _answer(request: HttpRequest, field: str, build) -> HttpResponse:
+    """The body `build` makes, from the page cache when it holds it.
+
+    The cache's generation is read before `build` reads the database, and the
+    body is kept only while that generation holds, as for the pages: a body
+    built from what the database held just before a publish or unpublish
+    committed cannot outlive it. A stored body keeps the time it was built in
+    the place a page keeps its status.
+    """
+    cached, generation = page_lookup(field)
+    if cached is not None:
+        built_at, body = page_split(cached)
+    else:
+        body = _json(build())
+        built_at = int(time.time())
+        page_set(field, built_at, body, generation)
+    return _respond(request, body, last_modified=built_at)
+
+
+def _respond(request, body: bytes, *, last_modified: int | None) -> HttpResponse:
+    """`body` as JSON with its validators, or 304 when the client has it."""
+    response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(
+        response,
+        public=True,
+        max_age=settings.API_CACHE_MAX_AGE,
+        must_revalidate=True,
+    )
+    return get_conditional_response(
+        request,
+        etag=response["ETag"],
+        last_modified=last_modified,
+        response=response,
+    )
+
+
+def _error(status: int, detail: str, errors=()) -> HttpResponse:
+    body = _json(Error(detail=detail, errors=list(errors)))
+    response = HttpResponse(body, status=status, content_type="application/json")
+    # Not kept anywhere: what is missing now may be published in a minute.
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(404, _("Nothing published is found at this address."))
+
+
+# Messages for what pydantic finds wrong with a parameter, by its error type.
+PARAMETER_MESSAGES = {
+    "int_parsing": gettext_lazy("%(name)s must be a whole number."),
+    "int_type": gettext_lazy("%(name)s must be a whole number."),
+    "int_from_float": gettext_lazy("%(name)s must be a whole number."),
+    "greater_than_equal": gettext_lazy("%(name)s must be at least %(limit)s."),
+    "less_than_equal": gettext_lazy("%(name)s must be at most %(limit)s."),
+    "string_too_long": gettext_lazy("%(name)s is too long."),
+    "missing": gettext_lazy("%(name)s is required."),
+}
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    errors = []
+    for error in exc.errors:
+        name = str(error.get("loc", ["", "?"])[-1])
+        context = error.get("ctx") or {}
+        limit = context.get("ge", context.get("le", ""))
+        message = PARAMETER_MESSAGES.get(
+            error.get("type"), gettext_lazy("%(name)s is not valid.")
+        ) % {"name": name, "limit": limit}
+        errors.append(ParameterError(parameter=name, message=message))
+    return _error(422, _("The request's parameters are not valid."), errors)
+
+
+def _key(value: int) -> int:
+    """A number from the address that can name a row; anything else is missing."""
+    if not 0 < value <= KEY_MAX:
+        raise Http404
+    return value
+
+
+def _api_url(name: str, *args, **query) -> str:
+    url = absolute_url(reverse(f"api:{name}", args=args))
+    query = {key: value for key, value in query.items() if value is not None}
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _series_ref(series: Series) -> SeriesRef:
+    return SeriesRef(
+        slug=series.slug,
+        title=series.title,
+        url=absolute_url(series.get_absolute_url()),
+        api_url=_api_url("series", series.slug),
+    )
+
+
+def _case_links(case_id: int) -> dict:
+    return {
+        "url": absolute_url(reverse("showcase:case", args=[case_id])),
+        "api_url": _api_url("case", case_id),
+    }
+
+
+def _file_url(field) -> str | None:
+    return absolute_url(field.url) if field else None
+
+
+def _issue_common(issue: Issue) -> dict:
+    series = issue.series
+    return {
+        "series": _series_ref(series),
+        "number": issue.number,
+        "title": str(issue),
+        # The issue page shows the series' note when the issue has none.
+        "note_html": issue.note or series.editors_note,
+        "published_at": timezone.localtime(issue.published_at),
+        "url": absolute_url(issue.get_absolute_url()),
+        "api_url": _api_url("issue", series.slug, issue.number),
+    }
+
+
+def _issue_out(issue: Issue) -> IssueOut:
+    """An issue in a list: its cases as frozen at publication, as the series
+    page lists them, so a list costs no query per issue."""
+    cases = [
+        CaseSummary(
+            id=item["id"],
+            title=item.get("title", ""),
+            tagline=item.get("tagline", ""),
+            organisation=item.get("branch", ""),
+            **_case_links(item["id"]),
+        )
+        for item in issue.summary
+    ]
+    return IssueOut(**_issue_common(issue), cases=cases)
+
+
+def _page(queryset, *, page: int, page_size: int, name: str, args, item):
+    count = queryset.count()
+    pages = max(1, math.ceil(count / page_size))
+    if page > pages:
+        raise Http404
+    start = (page - 1) * page_size
+    rows = queryset[start : start + page_size]
+    size = None if page_size == PAGE_SIZE else page_size
+
+    def link(number):
+        if not 1 <= number <= pages:
+            return None
+        return _api_url(name, *args, page=number, page_size=size)
+
+    return {
+        "count": count,
+        "page": page,
+        "page_size": page_size,
+        "pages": pages,
+        "next": link(page + 1),
+        "previous": link(page - 1),
+        "items": [item(row) for row in rows],
+    }
+
+
+PAGE = Query(1, ge=1, description="Page number, from 1.")
+SIZE = Query(PAGE_SIZE, ge=1, le=PAGE_SIZE_MAX, description="Items per page.")
+
+
+def _series_out(series: Series) -> SeriesOut:
+    return SeriesOut(
+        **_series_ref(series).model_dump(),
+        name=series.name,
+        column=series.column,
+        editors_note_html=series.editors_note,
+        feed_url=absolute_url(reverse("showcase:feed", args=[series.slug])),
+        issues_api_url=_api_url("issue_list", series.slug),
+        issue_count=series.published_count,
+        latest_issue_number=series.latest_number,
+    )
+
+
+@api.get(
+    "/series/",
+    response={200: SeriesPage, **ERRORS},
+    url_name="series_list",
+    summary="Series",
+    tags=["series"],
+)
+def series_list(request, page: int = PAGE, page_size: int = SIZE):
+    """The active series, by title."""
+
+    def build():
+        data = _page(
+            selectors.series_public(),
+            page=page,
+            page_size=page_size,
+            name="series_list",
+            args=(),
+            item=_series_out,
+        )
+        return SeriesPage(**data)
+
+    return _answer(request, page_field("api-series-list", page, page_size), build)
+
+
+@api.get(
+    "/series/{slug}/",
+    response={200: SeriesOut, **ERRORS},
+    url_name="series",
+    summary="One series",
+    tags=["series"],
+)
+def series_detail(request, slug: str):
+    def build():
+        return _series_out(selectors.series_public_get(slug=slug))
+
+    return _answer(request, page_field("api-series", slug), build)
+
+
+@api.get(
+    "/series/{slug}/issues/",
+    response={200: IssuePage, **ERRORS},
+    url_name="issue_list",
+    summary="Issues of a series",
+    tags=["issues"],
+)
+def issue_list(request, slug: str, page: int = PAGE, page_size: int = SIZE):
+    """The published issues of a series, newest first."""
+
+    def build():
+        series = selectors.series_get(slug=slug)
+        data = _page(
+            selectors.published_issues(series=series),
+            page=page,
+            page_size=page_size,
+            name="issue_list",
+            args=(slug,),
+            item=_issue_out,
+        )
+        return IssuePage(**data)
+
+    field = page_field("api-issues", slug, page, page_size)
+    return _answer(request, field, build)
+
+
+@api.get(
+    "/series/{slug}/issues/{number}/",
+    response={200: IssueDetailOut, **ERRORS},
+    url_name="issue",
+    summary="One issue, with its cases in order",
+    tags=["issues"],
+)
+def issue_detail(request, slug: str, number: int):
+    def build():
+        series = selectors.series_get(slug=slug)
+        issue = selectors.issue_get_published(series=series, number=_key(number))
+        entries = selectors.issue_entries(issue=issue)
+        return IssueDetailOut(
+            **_issue_common(issue), cases=[_entry_out(entry) for entry in entries]
+        )
+
+    return _answer(request, page_field("api-issue", slug, number), build)
+
+
+def _entry_out(entry: IssueCase) -> IssueCaseOut:
+    """A case of the issue as the issue page shows it."""
+    case = entry.case
+    return IssueCaseOut(
+        id=case.pk,
+        title=case.title,
+        tagline=case.tagline,
+        organisation=case.branch.name,
+        lead=case.lead,
+        cover_thumbnail_url=_file_url(case.cover_thumbnail),
+        **_case_links(case.pk),
+    )
+
+
+@api.get(
+    "/issues/latest/",
+    response={200: LatestIssues, **ERRORS},
+    url_name="latest_issues",
+    summary="The latest issues",
+    tags=["issues"],
+)
+def latest_issues(
+    request,
+    series: str | None = Query(
+        None, description="A series' slug; without it, every active series."
+    ),
+    limit: int = Query(LATEST_DEFAULT, ge=1, le=LATEST_MAX),
+):
+    """The most recently published issues, newest first, at most `limit`."""
+
+    def build():
+        the_series = None if series is None else selectors.series_get(slug=series)
+        issues = selectors.issues_latest(series=the_series, limit=limit)
+        return LatestIssues(items=[_issue_out(issue) for issue in issues])
+
+    field = page_field("api-latest", series if series is not None else "", limit)
+    return _answer(request, field, build)
+
+
+@api.get(
+    "/cases/{case_id}/",
+    response={200: CaseOut, **ERRORS},
+    url_name="case",
+    summary="One published case",
+    tags=["cases"],
+)
+def case_detail(request, case_id: int):
+    """A published case as its page shows it. Reading it here is not counted
+    as a read of the case: `views` is the count of reads of its page, as of
+    the last time they were folded in (every few minutes)."""
+
+    def build():
+        case, issue = selectors.case_get_published(case_id=_key(case_id))
+        return _case_out(case, issue)
+
+    return _answer(request, page_field("api-case", case_id), build)
+
+
+def _case_out(case, issue: Issue) -> CaseOut:
+    # The page shows the revision that was approved and published.
+    revision = selectors.case_published_revision(case=case)
+    return CaseOut(
+        id=case.pk,
+        title=revision.title,
+        tagline=revision.tagline,
+        organisation=revision.branch_name,
+        author=revision.author_name,
+        source=revision.source_display,
+        published_at=case.published_at and timezone.localtime(case.published_at),
+        views=case.views.count if hasattr(case, "views") else 0,
+        lead=revision.lead,
+        body_html=revision.body,
+        cover_image_url=_file_url(case.cover_image),
+        cover_thumbnail_url=_file_url(case.cover_thumbnail),
+        issue=IssueRef(
+            series=_series_ref(issue.series),
+            number=issue.number,
+            title=str(issue),
+            url=absolute_url(issue.get_absolute_url()),
+            api_url=_api_url("issue", issue.series.slug, issue.number),
+        ),
+        **_case_links(case.pk),
+    )
+
+
+@lru_cache(maxsize=1)
+def _schema_body() -> bytes:
+    schema = api.get_openapi_schema(path_prefix=reverse("api:api-root"))
+    return json.dumps(schema, ensure_ascii=False).encode()
+
+
+@require_GET
+def openapi_json(request):
+    """The OpenAPI schema of this API, made from the code, at a stable address."""
+    return _respond(request, _schema_body(), last_modified=None)
