@@ -35,7 +35,7 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Path, Query, Schema
 from ninja.errors import ValidationError
 
 from casehub.links import absolute_url
@@ -51,6 +51,10 @@ LATEST_DEFAULT = 5
 LATEST_MAX = 20
 # Database keys are 64-bit; a larger number names nothing.
 KEY_MAX = 2**63 - 1
+# What a series' slug can be (Series.slug): anything else is refused before
+# it reaches the cache's keys or the database.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+SLUG_MAX = Series._meta.get_field("slug").max_length
 
 # What is never written raw into a JSON string here: a client that puts the
 # JSON into an HTML page (inside a <script>, say) cannot be broken out of.
@@ -182,7 +186,8 @@ class LatestIssues(Schema):
     items: list[IssueOut]
 
 
-ERRORS = {304: None, 404: Error, 422: Error}
+# 400: a NUL in the address (casehub.middleware), refused before any view.
+ERRORS = {304: None, 400: Error, 404: Error, 422: Error}
 
 
 # --- Answers ----------------------------------------------------------------------
@@ -253,6 +258,9 @@ PARAMETER_MESSAGES = {
     "greater_than_equal": gettext_lazy("%(name)s must be at least %(limit)s."),
     "less_than_equal": gettext_lazy("%(name)s must be at most %(limit)s."),
     "string_too_long": gettext_lazy("%(name)s is too long."),
+    "string_pattern_mismatch": gettext_lazy(
+        "%(name)s may hold only letters, digits, hyphens and underscores."
+    ),
     "missing": gettext_lazy("%(name)s is required."),
 }
 
@@ -360,6 +368,9 @@ def _page(queryset, *, page: int, page_size: int, name: str, args, item):
 
 
 PAGE = Query(1, ge=1, description="Page number, from 1.")
+SLUG = Path(
+    ..., pattern=SLUG_PATTERN, max_length=SLUG_MAX, description="The series' slug."
+)
 SIZE = Query(PAGE_SIZE, ge=1, le=PAGE_SIZE_MAX, description="Items per page.")
 
 
@@ -385,6 +396,7 @@ def _series_out(series: Series) -> SeriesOut:
 )
 def series_list(request, page: int = PAGE, page_size: int = SIZE):
     """The active series, by title."""
+    page = _key(page)
 
     def build():
         data = _page(
@@ -407,7 +419,8 @@ def series_list(request, page: int = PAGE, page_size: int = SIZE):
     summary="One series",
     tags=["series"],
 )
-def series_detail(request, slug: str):
+def series_detail(request, slug: str = SLUG):
+
     def build():
         return _series_out(selectors.series_public_get(slug=slug))
 
@@ -421,8 +434,9 @@ def series_detail(request, slug: str):
     summary="Issues of a series",
     tags=["issues"],
 )
-def issue_list(request, slug: str, page: int = PAGE, page_size: int = SIZE):
+def issue_list(request, slug: str = SLUG, page: int = PAGE, page_size: int = SIZE):
     """The published issues of a series, newest first."""
+    page = _key(page)
 
     def build():
         series = selectors.series_get(slug=slug)
@@ -447,10 +461,12 @@ def issue_list(request, slug: str, page: int = PAGE, page_size: int = SIZE):
     summary="One issue, with its cases in order",
     tags=["issues"],
 )
-def issue_detail(request, slug: str, number: int):
+def issue_detail(request, number: int, slug: str = SLUG):
+    number = _key(number)
+
     def build():
         series = selectors.series_get(slug=slug)
-        issue = selectors.issue_get_published(series=series, number=_key(number))
+        issue = selectors.issue_get_published(series=series, number=number)
         entries = selectors.issue_entries(issue=issue)
         return IssueDetailOut(
             **_issue_common(issue), cases=[_entry_out(entry) for entry in entries]
@@ -483,7 +499,10 @@ def _entry_out(entry: IssueCase) -> IssueCaseOut:
 def latest_issues(
     request,
     series: str | None = Query(
-        None, description="A series' slug; without it, every active series."
+        None,
+        pattern=SLUG_PATTERN,
+        max_length=SLUG_MAX,
+        description="A series' slug; without it, every active series.",
     ),
     limit: int = Query(LATEST_DEFAULT, ge=1, le=LATEST_MAX),
 ):
@@ -509,9 +528,10 @@ def case_detail(request, case_id: int):
     """A published case as its page shows it. Reading it here is not counted
     as a read of the case: `views` is the count of reads of its page, as of
     the last time they were folded in (every few minutes)."""
+    case_id = _key(case_id)
 
     def build():
-        case, issue = selectors.case_get_published(case_id=_key(case_id))
+        case, issue = selectors.case_get_published(case_id=case_id)
         return _case_out(case, issue)
 
     return _answer(request, page_field("api-case", case_id), build)
