@@ -58,6 +58,7 @@ def _null_character_refused(request):
                 {"detail": message, "errors": []},
                 status=400,
                 json_dumps_params={"ensure_ascii": False},
+                headers={"Cache-Control": "no-cache"},
             )
         return render(request, "400.html", {"message": message}, status=400)
 

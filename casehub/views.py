@@ -22,6 +22,7 @@ def page_not_found(request, exception):
             {"detail": _("Nothing published is found at this address."), "errors": []},
             status=404,
             json_dumps_params={"ensure_ascii": False},
+            headers={"Cache-Control": "no-cache"},
         )
     return render(request, "404.html", status=404)
 

@@ -255,6 +255,7 @@ PARAMETER_MESSAGES = {
     "int_parsing": gettext_lazy("%(name)s must be a whole number."),
     "int_type": gettext_lazy("%(name)s must be a whole number."),
     "int_from_float": gettext_lazy("%(name)s must be a whole number."),
+    "int_parsing_size": gettext_lazy("%(name)s is too large."),
     "greater_than_equal": gettext_lazy("%(name)s must be at least %(limit)s."),
     "less_than_equal": gettext_lazy("%(name)s must be at most %(limit)s."),
     "string_too_long": gettext_lazy("%(name)s is too long."),

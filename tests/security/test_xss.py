@@ -255,6 +255,38 @@ def feed_items(client: Client, url: str) -> list:
     return items
 
 
+# The API's fields that hold HTML, shown as HTML by the sites that embed them.
+API_HTML_FIELDS = frozenset({"body_html", "note_html", "editors_note_html"})
+
+
+def api_answer(client: Client, url: str, *, status: int = 200) -> dict:
+    """GET the API's `url`: JSON in which no character could open or close a
+    tag, should a site write it into a page as it is, and whose HTML fields
+    carry nothing that runs."""
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    assert response["Content-Type"] == "application/json", url
+    raw = response.content.decode()
+    assert not set(raw) & set("<>&"), url
+    answer = json.loads(raw)
+    _api_inert(answer, url)
+    return answer
+
+
+def _api_inert(value, where: str) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _api_inert(item, where)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            if name in API_HTML_FIELDS:
+                inert(item, f"{where} {name}")
+            elif name.endswith("url") and isinstance(item, str):
+                assert not _loads_script("a", "href", item), (where, name, item)
+            else:
+                _api_inert(item, where)
+
+
 def _read_after(html: str) -> bool:
     """True when a paragraph after `html` comes through the sanitiser."""
     probe = sanitize_html(f"{html}<p>xss-probe</p>")
@@ -451,6 +483,33 @@ class StoredXssTests:
         for number in range(1, -(-len(cases) // 20) + 1):
             page(secretary, f"{reverse('submissions:case_list')}?page={number}")
         assert self.refusals["create"] and self.refusals["edit"]
+        self._read_through_the_api(reader, the_series, issues, cases)
+
+    def _read_through_the_api(self, reader, the_series, issues, cases) -> None:
+        """The API gives what the pages show: the sanitised HTML and the typed
+        text as stored, neither escaped twice nor altered."""
+        listed = api_answer(
+            reader, reverse("api:issue_list", args=[the_series.slug]) + "?page_size=50"
+        )
+        assert len(listed["items"]) == len(issues)
+        api_answer(reader, reverse("api:latest_issues") + "?limit=20")
+        for issue in issues:
+            api_answer(
+                reader, reverse("api:issue", args=[the_series.slug, issue.number])
+            )
+        for case in cases:
+            answer = api_answer(reader, reverse("api:case", args=[case.pk]))
+            revision = latest(case)
+            assert answer["body_html"] == revision.body
+            assert (answer["title"], answer["tagline"], answer["author"]) == (
+                revision.title,
+                revision.tagline,
+                revision.author_name,
+            )
+            assert (answer["source"], answer["lead"]) == (
+                revision.source,
+                revision.lead,
+            )
 
     def _written(self, client, who, values, lead, body) -> Case:
         url = reverse("submissions:case_create")
@@ -560,6 +619,8 @@ class StoredXssTests:
             issue.refresh_from_db()
             note.assert_came_through(issue.note, f"note {number}")
             page(reader, issue.get_absolute_url())
+            number_url = reverse("api:issue", args=[the_series.slug, issue.number])
+            assert api_answer(reader, number_url)["note_html"] == issue.note
         page(reader, reverse("showcase:case", args=[case.pk]))
 
         # A planned issue's note is shown to editors in the desk's text box.
@@ -590,6 +651,12 @@ class StoredXssTests:
             assert issue.status == Issue.Status.UNPUBLISHED
             assert issue.unpublish_reason == reason.strip()
             page(reader, issue.get_absolute_url(), status=410)
+            # The API has nothing of it, the reason included.
+            api_answer(
+                reader,
+                reverse("api:issue", args=[the_series.slug, issue.number]),
+                status=404,
+            )
             case.refresh_from_db()
         page(reader, the_series.get_absolute_url())
         page(signed_in(who.secretary), case.get_absolute_url())
@@ -612,17 +679,20 @@ class StoredXssTests:
         for number, payloads in enumerate(notes):
             note = rich_text(payloads, f"series{number}")
             fitting, _too_long = values.take()
-            response = admin.post(
-                url,
-                {
-                    "slug": the_series.slug,
-                    "editors_note": note.html,
-                    "publish_weekday": the_series.publish_weekday,
-                    "publish_time": "09:00",
-                    "is_active": "on",
-                    **fitting,
-                },
-            )
+            # Committed, so the API's cached answers (the same for everyone,
+            # signed in or not) are retired as the admin's save retires them.
+            with committed():
+                response = admin.post(
+                    url,
+                    {
+                        "slug": the_series.slug,
+                        "editors_note": note.html,
+                        "publish_weekday": the_series.publish_weekday,
+                        "publish_time": "09:00",
+                        "is_active": "on",
+                        **fitting,
+                    },
+                )
             assert response.status_code == 302, response.content[:300]
             the_series.refresh_from_db()
             note.assert_came_through(the_series.editors_note, f"series note {number}")
@@ -630,6 +700,9 @@ class StoredXssTests:
             page(reader, issue.get_absolute_url())
             page(reader, reverse("home"))
             feed_items(reader, reverse("showcase:feed", args=[the_series.slug]))
+            answer = api_answer(reader, reverse("api:series", args=[the_series.slug]))
+            assert answer["editors_note_html"] == the_series.editors_note
+            assert answer["title"] == the_series.title
 
 
 # Run in Chromium: every element and attribute that could run script.
