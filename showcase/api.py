@@ -22,6 +22,7 @@ import datetime
 import hashlib
 import json
 import math
+import re
 import time
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -193,6 +194,25 @@ ERRORS = {304: None, 400: Error, 404: Error, 422: Error}
 # --- Answers ----------------------------------------------------------------------
 
 
+# In stored rich text, a "<" that is not a tag is written &lt;, and a quote
+# inside an attribute &quot;: the first pattern finds tags (or the start of
+# one, up to a ">" inside a value), the second an address inside one.
+TAG = re.compile(r"<[a-zA-Z][^>]*>")
+SITE_ADDRESS = re.compile(r'(\s(?:src|href)=")/(?!/)')
+
+
+def html_for_other_sites(html: str) -> str:
+    """Stored rich text with its addresses on this site (images under /media/,
+    links to our pages) made absolute on SITE_URL, so that it shows the same
+    on the site that embeds it."""
+    site = settings.SITE_URL + "/"
+
+    def absolute(tag):
+        return SITE_ADDRESS.sub(lambda address: address[1] + site, tag[0])
+
+    return TAG.sub(absolute, html)
+
+
 def _json(data: Schema) -> bytes:
     text = json.dumps(data.model_dump(mode="json"), ensure_ascii=False)
     return text.translate(JSON_ESCAPES).encode()
@@ -320,7 +340,7 @@ def _issue_common(issue: Issue) -> dict:
         "number": issue.number,
         "title": str(issue),
         # The issue page shows the series' note when the issue has none.
-        "note_html": issue.note or series.editors_note,
+        "note_html": html_for_other_sites(issue.note or series.editors_note),
         "published_at": timezone.localtime(issue.published_at),
         "url": absolute_url(issue.get_absolute_url()),
         "api_url": _api_url("issue", series.slug, issue.number),
@@ -380,7 +400,7 @@ def _series_out(series: Series) -> SeriesOut:
         **_series_ref(series).model_dump(),
         name=series.name,
         column=series.column,
-        editors_note_html=series.editors_note,
+        editors_note_html=html_for_other_sites(series.editors_note),
         feed_url=absolute_url(reverse("showcase:feed", args=[series.slug])),
         issues_api_url=_api_url("issue_list", series.slug),
         issue_count=series.published_count,
@@ -551,7 +571,7 @@ def _case_out(case, issue: Issue) -> CaseOut:
         published_at=case.published_at and timezone.localtime(case.published_at),
         views=case.views.count if hasattr(case, "views") else 0,
         lead=revision.lead,
-        body_html=revision.body,
+        body_html=html_for_other_sites(revision.body),
         cover_image_url=_file_url(case.cover_image),
         cover_thumbnail_url=_file_url(case.cover_thumbnail),
         issue=IssueRef(

@@ -39,6 +39,7 @@ from review import workflow as review
 from review.forms import DecisionForm, ReopenForm
 from review.models import CaseEvent, Decision
 from showcase import services as showcase
+from showcase.api import html_for_other_sites
 from showcase.forms import IssueNoteForm, IssueUnpublishForm
 from showcase.models import Issue, Series
 from submissions.models import Case
@@ -486,8 +487,9 @@ class StoredXssTests:
         self._read_through_the_api(reader, the_series, issues, cases)
 
     def _read_through_the_api(self, reader, the_series, issues, cases) -> None:
-        """The API gives what the pages show: the sanitised HTML and the typed
-        text as stored, neither escaped twice nor altered."""
+        """The API gives what the pages show: the sanitised HTML (its addresses
+        on this site made absolute) and the typed text as stored, neither
+        escaped twice nor altered."""
         listed = api_answer(
             reader, reverse("api:issue_list", args=[the_series.slug]) + "?page_size=50"
         )
@@ -500,7 +502,7 @@ class StoredXssTests:
         for case in cases:
             answer = api_answer(reader, reverse("api:case", args=[case.pk]))
             revision = latest(case)
-            assert answer["body_html"] == revision.body
+            assert answer["body_html"] == html_for_other_sites(revision.body)
             assert (answer["title"], answer["tagline"], answer["author"]) == (
                 revision.title,
                 revision.tagline,
@@ -620,7 +622,8 @@ class StoredXssTests:
             note.assert_came_through(issue.note, f"note {number}")
             page(reader, issue.get_absolute_url())
             number_url = reverse("api:issue", args=[the_series.slug, issue.number])
-            assert api_answer(reader, number_url)["note_html"] == issue.note
+            answer = api_answer(reader, number_url)
+            assert answer["note_html"] == html_for_other_sites(issue.note)
         page(reader, reverse("showcase:case", args=[case.pk]))
 
         # A planned issue's note is shown to editors in the desk's text box.
@@ -701,7 +704,8 @@ class StoredXssTests:
             page(reader, reverse("home"))
             feed_items(reader, reverse("showcase:feed", args=[the_series.slug]))
             answer = api_answer(reader, reverse("api:series", args=[the_series.slug]))
-            assert answer["editors_note_html"] == the_series.editors_note
+            shown = html_for_other_sites(the_series.editors_note)
+            assert answer["editors_note_html"] == shown
             assert answer["title"] == the_series.title
 
 

@@ -369,6 +369,27 @@ class ApiCaseTests:
         }
         assert "<h2>一、筑基</h2>" in body["body_html"]
 
+    def test_addresses_in_the_text_are_made_absolute_on_the_site(self, who, the_series):
+        case = case_written(
+            who,
+            body=(
+                '<p>见<a href="/series/dangjian/">本系列</a>和'
+                '<a href="https://www.example.org/a">外链</a>；'
+                '文字 src="/x" 不是地址。</p>'
+                '<figure class="image"><img src="/media/editor/2026/03/a.png" '
+                'alt="图"></figure>'
+            ),
+        )
+        published_issue(who, the_series, cases=[case])
+        html = data(get(api("case", case.pk)))["body_html"]
+        assert f'<a href="{SITE}/series/dangjian/"' in html
+        assert '<a href="https://www.example.org/a"' in html
+        assert f'<img src="{SITE}/media/editor/2026/03/a.png"' in html
+        assert '文字 src="/x" 不是地址。' in html
+        # The page keeps them as they were stored.
+        stored = case.revisions.get().body
+        assert '<img src="/media/editor/2026/03/a.png"' in stored
+
     def test_the_cover_is_an_address_on_the_site(self, who, the_series):
         case = approved_case(who, cover_image="covers/2026/03/cover.jpg")
         published_issue(who, the_series, cases=[case])
