@@ -36,7 +36,7 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
-from ninja import NinjaAPI, Path, Query, Schema
+from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import ValidationError
 
 from casehub.links import absolute_url
@@ -94,58 +94,74 @@ class Error(Schema):
     errors: list[ParameterError] = []
 
 
+# Descriptions of fields that recur, for the schema.
+PAGE_URL = Field(description="The public page, on SITE_URL.")
+API_URL = Field(description="This object in the API.")
+SANITISED = (
+    "HTML as sanitised for the public page, addresses on this site made absolute."
+)
+
+
 class SeriesRef(Schema):
     slug: str
     title: str
-    url: str
-    api_url: str
+    url: str = PAGE_URL
+    api_url: str = API_URL
 
 
 class SeriesOut(SeriesRef):
     name: str
     column: str
-    editors_note_html: str
-    feed_url: str
+    editors_note_html: str = Field(description="The editor's note. " + SANITISED)
+    feed_url: str = Field(description="The series' RSS feed.")
     issues_api_url: str
-    issue_count: int
-    latest_issue_number: int | None
+    issue_count: int = Field(description="Published issues.")
+    latest_issue_number: int | None = Field(
+        description="The number of the latest published issue; null before the first."
+    )
 
 
 class CaseSummary(Schema):
     id: int
     title: str
-    tagline: str
-    organisation: str
-    url: str
-    api_url: str
+    tagline: str = Field(description="The line under the title; may be empty.")
+    organisation: str = Field(description="The party organisation that wrote it.")
+    url: str = PAGE_URL
+    api_url: str = API_URL
 
 
 class IssueOut(Schema):
     series: SeriesRef
-    number: int
-    title: str
-    note_html: str
-    published_at: datetime.datetime
-    url: str
-    api_url: str
-    cases: list[CaseSummary]
+    number: int = Field(description="第N期: gapless within the series.")
+    title: str = Field(
+        description="The series and the number, in the reader's language."
+    )
+    note_html: str = Field(
+        description="The issue's note, or the series' when it has none. " + SANITISED
+    )
+    published_at: datetime.datetime = Field(description="Beijing time.")
+    url: str = PAGE_URL
+    api_url: str = API_URL
+    cases: list[CaseSummary] = Field(
+        description="Its cases in order, as they were when it was published."
+    )
 
 
 class IssueCaseOut(CaseSummary):
-    lead: str
+    lead: str = Field(description="Plain text, with its line breaks as typed.")
     cover_thumbnail_url: str | None
 
 
 class IssueDetailOut(IssueOut):
-    cases: list[IssueCaseOut]
+    cases: list[IssueCaseOut] = Field(description="Its cases in order.")
 
 
 class IssueRef(Schema):
     series: SeriesRef
     number: int
     title: str
-    url: str
-    api_url: str
+    url: str = PAGE_URL
+    api_url: str = API_URL
 
 
 class CaseOut(Schema):
@@ -153,26 +169,31 @@ class CaseOut(Schema):
     title: str
     tagline: str
     organisation: str
-    author: str
-    source: str
-    published_at: datetime.datetime | None
-    views: int
-    lead: str
-    body_html: str
+    author: str = Field(description="May be empty.")
+    source: str = Field(description="The organisation when none was given.")
+    published_at: datetime.datetime | None = Field(description="Beijing time.")
+    views: int = Field(
+        description=(
+            "Reads of the case's page, as of the last fold (every few minutes). "
+            "Reads through the API are not counted."
+        )
+    )
+    lead: str = Field(description="Plain text, with its line breaks as typed.")
+    body_html: str = Field(description=SANITISED)
     cover_image_url: str | None
     cover_thumbnail_url: str | None
-    url: str
-    api_url: str
-    issue: IssueRef
+    url: str = PAGE_URL
+    api_url: str = API_URL
+    issue: IssueRef = Field(description="The published issue that carries it.")
 
 
 class Page(Schema):
-    count: int
+    count: int = Field(description="Items on all pages.")
     page: int
     page_size: int
-    pages: int
-    next: str | None
-    previous: str | None
+    pages: int = Field(description="At least 1, also when there are no items.")
+    next: str | None = Field(description="The next page; null on the last.")
+    previous: str | None = Field(description="The previous page; null on the first.")
 
 
 class SeriesPage(Page):
