@@ -502,6 +502,17 @@ class ApiCachingTests:
         assert "Accept-Language" in response["Vary"]
         assert not response.cookies
 
+    def test_each_language_has_its_own_answer(self, who, the_series):
+        published_issue(who, the_series)
+        url = api("issue", "dangjian", 1)
+        chinese = get(url)
+        english = get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert data(chinese)["title"] == "「党建引领」系列案例展播 · 第 1 期"
+        assert data(english)["title"] == "「党建引领」系列案例展播 · No. 1"
+        assert english["Content-Language"] == "en"
+        assert chinese["ETag"] != english["ETag"]
+        assert data(get(url))["title"] == data(chinese)["title"]
+
     def test_the_client_that_has_it_is_told_so(self, who, the_series):
         published_issue(who, the_series)
         url = api("issue_list", "dangjian")
