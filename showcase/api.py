@@ -552,7 +552,7 @@ def latest_issues(
 
     def build():
         the_series = None if series is None else selectors.series_get(slug=series)
-        issues = selectors.issues_latest(series=the_series, limit=limit)
+        issues = selectors.published_issues_newest(series=the_series, limit=limit)
         return LatestIssues(items=[_issue_out(issue) for issue in issues])
 
     field = page_field("api-latest", series if series is not None else "", limit)

@@ -140,7 +140,9 @@ def latest_issues() -> list[Issue]:
     return issues
 
 
-def issues_latest(*, series: Series | None = None, limit: int) -> QuerySet[Issue]:
+def published_issues_newest(
+    *, series: Series | None = None, limit: int
+) -> QuerySet[Issue]:
     """The most recently published issues of the active series (or of one),
     newest first."""
     issues = Issue.objects.filter(
