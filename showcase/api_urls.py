@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from .api import api, openapi_json
+from .api import api, get_only, openapi_json
 
 app_name = "api"
 urlpatterns = [
     path("openapi.json", openapi_json, name="openapi"),
-    *api.urls[0],
+    *(
+        path(str(pattern.pattern), get_only(pattern.callback), name=pattern.name)
+        for pattern in api.urls[0]
+    ),
 ]

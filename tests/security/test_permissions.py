@@ -174,8 +174,8 @@ EXPECTED = {
     "api:issue": (by_role(200), by_role(405), nothing),
     "api:latest_issues": (by_role(200), by_role(405), nothing),
     "api:case": (by_role(200), by_role(405), nothing),
-    # The API's own root names nothing.
-    "api:api-root": (by_role(404), by_role(404), nothing),
+    # The API's own root names nothing; it too answers GET only.
+    "api:api-root": (by_role(404), by_role(405), nothing),
     # A signed-in user is sent on before the form is read.
     "login": (
         by_role(302, anonymous=200),

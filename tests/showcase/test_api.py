@@ -484,10 +484,12 @@ class ApiEveryoneTests:
         issue = published_issue(who, the_series)
         url = api("case", issue.cases.get().pk)
         client = Client(enforce_csrf_checks=True)
-        for method in ("post", "put", "patch", "delete"):
+        for method in ("post", "put", "patch", "delete", "head", "options"):
             response = getattr(client, method)(url)
             assert response.status_code == 405, method
             assert response["Allow"] == "GET"
+            if method != "head":  # a HEAD's answer has no body
+                assert data(response)["detail"] == "此处只接受 GET 请求。"
         assert Issue.objects.get().status == Issue.Status.PUBLISHED
 
 
