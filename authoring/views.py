@@ -24,10 +24,10 @@ from review.forms import NoteReplyForm
 from review.models import CaseEvent
 from review.notes import (
     events_notes_attach,
-    may_reply,
     note_reply,
     notes_body_html,
     notes_for_revision,
+    notes_replyable,
 )
 from review.selectors import case_timeline
 from review.workflow import case_resubmit, case_submit, case_withdraw
@@ -474,13 +474,13 @@ class CaseRevisionView(MemberCaseMixin, DetailView):
 
 
 def _notes_context(case, revision) -> dict:
-    """The reviewers' notes anchored in `revision`, and whether the branch
-    may answer those written on it (the case is back with it)."""
-    notes = notes_for_revision(revision=revision)
+    """The reviewers' notes anchored in `revision` that were sent with a
+    decision, and whether the branch may answer them (the case is back with
+    it for this revision)."""
     return {
-        "notes": notes,
+        "notes": notes_for_revision(revision=revision, sent_only=True),
         "notes_revision": revision,
-        "notes_reply": any(may_reply(case, row.note) for row in notes),
+        "notes_reply": notes_replyable(case, revision),
         "note_reply_form": NoteReplyForm(),
     }
 

@@ -2,6 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from casehub.normalise import MAX_CHARS as MAX_RICH_TEXT
+
 from .models import Decision, Note, NoteResponse, Score
 
 # Also checked by the services (review.notes).
@@ -54,8 +56,14 @@ class NoteForm(forms.Form):
     reviewer's selection, or by a finding's button) and what to say of it."""
 
     field = forms.ChoiceField(choices=Note.Field.choices, widget=forms.HiddenInput)
-    start = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
-    end = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    # Offsets in the visible text, which is never longer than the rich text
+    # a body may be (casehub.normalise).
+    start = forms.IntegerField(
+        min_value=0, max_value=MAX_RICH_TEXT, widget=forms.HiddenInput
+    )
+    end = forms.IntegerField(
+        min_value=1, max_value=MAX_RICH_TEXT, widget=forms.HiddenInput
+    )
     quote = forms.CharField(max_length=MAX_QUOTE, strip=False, widget=forms.HiddenInput)
     text = forms.CharField(
         label=_("Note"),

@@ -12,6 +12,7 @@ each. Every row is append-only: nothing written in a round changes later.
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,6 +29,12 @@ from .workflow import Role, _latest_revision, _lock, has_role
 # what keeps the review page's marks and the carrying to the next revision
 # bounded.
 MAX_NOTES_PER_ROUND = 200
+# Notes one case may hold over all its rounds: open notes go on from round to
+# round, and this bounds what one revision's page carries.
+MAX_NOTES_PER_CASE = 1000
+# Answers one note may have: the branch answers in a few words, and each
+# answer is shown wherever the note is.
+MAX_RESPONSES_PER_NOTE = 20
 
 STATUS_LABELS = {
     "open": gettext_lazy("Not yet addressed"),
@@ -81,6 +88,12 @@ def note_add(
         raise NotPermitted(
             _("Only reviewers of the stage the case waits at may add notes.")
         )
+    if case.current_stage.is_scoring:
+        # Its panel scores, perhaps without knowing whose case it is; a note
+        # would go to the branch with the scorer's name.
+        raise NotPermitted(
+            _("A scoring round takes no notes in the text; its panel scores.")
+        )
     if not round_is_open(case, revision):
         raise WrongState(
             _(
@@ -100,6 +113,14 @@ def note_add(
                 "decision's comment."
             )
             % {"limit": MAX_NOTES_PER_ROUND}
+        )
+    if Note.objects.filter(case=case).count() >= MAX_NOTES_PER_CASE:
+        raise WrongState(
+            _(
+                "A case holds at most %(limit)d notes over all its rounds; say "
+                "the rest in the decision's comment."
+            )
+            % {"limit": MAX_NOTES_PER_CASE}
         )
     text = _bounded(
         text, too_long=_("The note is longer than %(limit)d characters; shorten it.")
@@ -147,12 +168,39 @@ def note_add(
     return note
 
 
+def _round_decided():
+    """Whether the round of the note in the query (`note__…`) has its
+    decision: only then does the branch see it."""
+    return Exists(
+        Decision.objects.filter(
+            revision_id=OuterRef("note__revision_id"),
+            stage_id=OuterRef("note__stage_id"),
+        )
+    )
+
+
 def may_reply(case: Case, note: Note) -> bool:
-    """Whether the note's round is with the branch now, for it to answer."""
+    """Whether the note is with the branch now, for it to answer: the case is
+    back with it, and the note, sent with a decision, stands in the revision
+    it is revising (written on it, or carried to it still open)."""
     if case.status != Case.Status.RETURNED:
         return False
     latest = _latest_revision(case)
-    return latest is not None and latest.pk == note.revision_id
+    return (
+        latest is not None
+        and NoteAnchor.objects.filter(note=note, revision=latest)
+        .filter(_round_decided())
+        .exists()
+    )
+
+
+def notes_replyable(case: Case, revision: CaseRevision) -> bool:
+    """Whether the branch may answer the notes its pages show on `revision`
+    (those `notes_for_revision(sent_only=True)` gives)."""
+    if case.status != Case.Status.RETURNED:
+        return False
+    latest = _latest_revision(case)
+    return latest is not None and latest.pk == revision.pk
 
 
 @transaction.atomic
@@ -170,6 +218,14 @@ def note_reply(*, note: Note, acting_user, kind: str, text: str = "") -> NoteRes
         )
     if kind not in NoteResponse.Kind.values:
         raise WrongState(_("Mark the note done, or answer it."))
+    responses = list(note.responses.values_list("kind", flat=True))
+    if kind == NoteResponse.Kind.DONE and NoteResponse.Kind.DONE in responses:
+        raise WrongState(_("This note is already marked done."))
+    if len(responses) >= MAX_RESPONSES_PER_NOTE:
+        raise WrongState(
+            _("This note already has %(limit)d answers, the most it takes.")
+            % {"limit": MAX_RESPONSES_PER_NOTE}
+        )
     text = _bounded(
         text,
         too_long=_("The answer is longer than %(limit)d characters; shorten it."),
@@ -245,12 +301,18 @@ class AnchoredNote:
         return f"note-body-{self.index}"
 
 
-def notes_for_revision(*, revision: CaseRevision) -> list[AnchoredNote]:
+def notes_for_revision(
+    *, revision: CaseRevision, sent_only: bool = False
+) -> list[AnchoredNote]:
     """The notes anchored in `revision`, in the order of the text: those
-    written on it and those carried to it, with the branch's responses."""
+    written on it and those carried to it, with the branch's responses.
+    `sent_only`: only those whose round has its decision, as the branch
+    sees them (a note is the reviewer's own until the decision goes out)."""
+    anchors = NoteAnchor.objects.filter(revision=revision)
+    if sent_only:
+        anchors = anchors.filter(_round_decided())
     anchors = (
-        NoteAnchor.objects.filter(revision=revision)
-        .select_related("note__author", "note__stage", "note__revision")
+        anchors.select_related("note__author", "note__stage", "note__revision")
         .prefetch_related("note__responses__author")
         .order_by("note__field", "start", "note__created_at", "note__pk")
     )

@@ -511,8 +511,9 @@ def case_resubmit(*, case: Case, acting_user) -> CaseEvent:
         action=CaseEvent.Action.RESUBMIT,
     )
     if previous is not None:
-        # The notes of the round that sent the case back, found again in
-        # the new text (review.notes).
+        # The notes of the round that sent the case back, and those of
+        # earlier rounds still open, found again in the new text
+        # (review.anchors).
         notes_carry(previous=previous, revision=event.revision)
     return event
 

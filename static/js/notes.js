@@ -1,11 +1,13 @@
 // 批注: notes in the text (templates/review/includes/notes.html).
 // A note's mark in the text and its item in the list lead to each other. On
 // the review page (data-note-form: the id of the note form), a passage the
-// reviewer selects in the body fills the form's field, start, end and quote:
-// the offsets are those of the body's visible text as the server reads it
-// (textcheck/visible.py): the text nodes in order, one "\n" between block
-// elements, layout whitespace at the start of a line left out. The server
-// checks the quote at those offsets and finds it by text if they are off.
+// reviewer selects in the body or the lead fills the form's field, start, end
+// and quote. In the body the offsets are those of its visible text as the
+// server reads it (textcheck/visible.py): the text nodes in order, one "\n"
+// between block elements, layout whitespace at the start of a line left out.
+// The lead is plain text shown through Django's linebreaks: its paragraphs
+// were apart by "\n\n", its lines by "\n" (a <br>). The server checks the
+// quote at those offsets and finds it by text if they are off.
 (() => {
   "use strict";
 
@@ -109,24 +111,30 @@
   }
 
   const form = document.getElementById(options.noteForm || "");
-  const body = document.querySelector("[data-notes-text] .case-article__body");
-  if (!form || !body) {
+  const fields = [
+    ["body", document.querySelector("[data-notes-text] .case-article__body"), "\n"],
+    ["lead", document.querySelector("[data-notes-text] .case-article__lead"), "\n\n"],
+  ].filter(([, root]) => root);
+  if (!form || !fields.length) {
     return;
   }
   const shown = form.querySelector("[data-note-selection]");
 
-  // The visible text of `root` and, for each text node in it, where it starts.
-  function visibleText(root) {
+  // The visible text of `root` and, for each text node in it, where it
+  // starts; `paragraphBreak` is what stands between two paragraphs (<p>).
+  function visibleText(root, paragraphBreak) {
     const parts = [];
     const nodes = [];
     let length = 0;
     let atLineStart = true;
-    let lineBreak = false;
+    let lineBreak = "";
 
-    function block() {
+    function block(separator) {
       if (!atLineStart) {
-        lineBreak = true;
+        lineBreak = separator;
         atLineStart = true;
+      } else if (lineBreak && separator.length > lineBreak.length) {
+        lineBreak = separator;
       }
     }
 
@@ -137,9 +145,9 @@
           return;
         }
         if (lineBreak) {
-          parts.push("\n");
-          length += 1;
-          lineBreak = false;
+          parts.push(lineBreak);
+          length += lineBreak.length;
+          lineBreak = "";
         }
         nodes.push({ node, start: length });
         parts.push(text);
@@ -155,14 +163,15 @@
         return;
       }
       const isBlock = BLOCK_TAGS.has(tag);
+      const separator = tag === "p" ? paragraphBreak : "\n";
       if (isBlock) {
-        block();
+        block(separator);
       }
       for (const child of node.childNodes) {
         visit(child);
       }
       if (isBlock) {
-        block();
+        block(separator);
       }
     }
 
@@ -206,10 +215,14 @@
       return;
     }
     const range = selection.getRangeAt(0);
-    if (!body.contains(range.commonAncestorContainer)) {
+    const selected = fields.find(([, root]) =>
+      root.contains(range.commonAncestorContainer),
+    );
+    if (!selected) {
       return;
     }
-    const read = visibleText(body);
+    const [name, root, paragraphBreak] = selected;
+    const read = visibleText(root, paragraphBreak);
     let start = offsetAt(read, range.startContainer, range.startOffset);
     let end = offsetAt(read, range.endContainer, range.endOffset);
     while (start < end && /\s/.test(read.text.charAt(start))) {
@@ -227,7 +240,7 @@
       setField("quote", "");
       return;
     }
-    setField("field", "body");
+    setField("field", name);
     setField("start", start);
     setField("end", end);
     setField("quote", quote);

@@ -163,7 +163,7 @@ class BranchNoteTests:
         page = signed_in(who.reviewer1).get(reverse("review:case", args=[case.pk]))
         html = page.content.decode()
         assert 'data-note-status="done"' in html
-        assert "第 1 轮的批注" in html
+        assert "此前各轮的批注" in html
         assert latest(case).number == 2
 
     def test_review_page_query_count_with_many_notes(
@@ -178,3 +178,92 @@ class BranchNoteTests:
         client.get(reverse("review:case", args=[case.pk]))
         with django_assert_max_num_queries(20):
             client.get(reverse("review:case", args=[case.pk]))
+
+
+class BranchSeesSentNotesTests:
+    """A note is the reviewer's own until the decision goes out with it."""
+
+    def test_no_note_of_an_open_round_on_the_branch_pages(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线", text="审核中尚未发出的批注")
+        secretary = signed_in(who.secretary)
+        for url in (
+            case.get_absolute_url(),
+            reverse("submissions:revision_detail", args=[case.pk, 1]),
+        ):
+            html = secretary.get(url).content.decode()
+            assert "审核中尚未发出的批注" not in html, url
+            assert "finding-note" not in html, url
+        decide(case, "return", who.reviewer1)
+        assert (
+            "审核中尚未发出的批注"
+            in secretary.get(case.get_absolute_url()).content.decode()
+        )
+
+
+class NoteReplyIdorTests:
+    """A note id from another case, of this branch or another, is a 404."""
+
+    def returned(self, who, **content):
+        case = submitted(who, **content)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        return case, note
+
+    def test_a_note_of_another_case_of_the_branch(self, who):
+        case, _note = self.returned(who)
+        _other_case, other_note = self.returned(who)
+        response = signed_in(who.secretary).post(
+            reverse("submissions:case_note_reply", args=[case.pk, other_note.pk]),
+            {"kind": "done"},
+        )
+        assert response.status_code == 404
+        assert not NoteResponse.objects.exists()
+
+    def test_a_note_of_another_branchs_case(self, who):
+        from authoring.services import CaseContent, case_create
+        from review import workflow
+
+        _case, note = self.returned(who)
+        branch = who.other_secretary.memberships.get().branch
+        theirs = case_create(
+            branch=branch,
+            acting_user=who.other_secretary,
+            content=CaseContent(title="他们的案例", lead="导语。", body=BODY),
+        )
+        workflow.case_submit(case=theirs, acting_user=who.other_secretary)
+        decide(theirs, "return", who.reviewer1)
+        client = signed_in(who.other_secretary)
+        for url in (
+            reverse("submissions:case_note_reply", args=[theirs.pk, note.pk]),
+            reverse("submissions:case_note_reply", args=[note.case_id, note.pk]),
+        ):
+            assert client.post(url, {"kind": "done"}).status_code == 404, url
+        assert not NoteResponse.objects.exists()
+
+    def test_a_note_id_that_does_not_exist(self, who):
+        case, note = self.returned(who)
+        response = signed_in(who.secretary).post(
+            reverse("submissions:case_note_reply", args=[case.pk, note.pk + 999]),
+            {"kind": "done"},
+        )
+        assert response.status_code == 404
+
+
+class CarriedNoteViewTests:
+    def test_an_open_note_of_round_one_is_answered_in_round_two(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线", text="第一轮的批注")
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        decide(case, "return", who.reviewer1)
+        secretary = signed_in(who.secretary)
+        url = reverse("submissions:case_note_reply", args=[case.pk, note.pk])
+        html = secretary.get(case.get_absolute_url()).content.decode()
+        assert "第一轮的批注" in html and url in html
+        response = secretary.post(url, {"kind": "done"})
+        assert response.status_code == 302
+        assert NoteResponse.objects.get().note == note
+        html = secretary.get(case.get_absolute_url()).content.decode()
+        assert "标记已完成" not in html  # done once; the answer form stays
+        assert url in html

@@ -400,3 +400,219 @@ class TimelineTests:
         events = events_notes_attach(case_timeline(case=case))
         returned = [e for e in events if e.action == CaseEvent.Action.RETURN]
         assert returned[0].round_notes == [note]
+
+
+class NoteScoringStageTests:
+    def test_no_note_at_a_scoring_stage(self, who):
+        """评选 may be blind: a note would give the branch the scorer's name."""
+        from tests.review.factories import case_to_scoring, scoring_stage
+
+        scoring_stage(members=[who.reviewer2], per_case=1, blind=True)
+        case = case_to_scoring(who, body=BODY)
+        assert case.current_stage.is_scoring
+        with pytest.raises(NotPermitted, match="scoring round"):
+            note_add(
+                case=case,
+                acting_user=who.reviewer2,
+                revision=latest(case),
+                text="说明",
+                **passage(case, "深入一线"),
+            )
+        assert not Note.objects.exists()
+
+
+class NoteBoundsTests:
+    def test_a_case_holds_a_bounded_number_of_notes(self, who, monkeypatch):
+        monkeypatch.setattr("review.notes.MAX_NOTES_PER_CASE", 2)
+        case = submitted(who)
+        add(case, who, "理论学习")
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        add(case, who, "深入一线")
+        with pytest.raises(WrongState, match="at most 2 notes over all"):
+            add(case, who, "实际问题")
+        assert Note.objects.count() == 2
+
+    def test_done_is_marked_once(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        note_reply(note=note, acting_user=who.secretary, kind="done")
+        with pytest.raises(WrongState, match="already marked done"):
+            note_reply(note=note, acting_user=who.correspondent, kind="done")
+        assert note.responses.count() == 1
+
+    def test_a_note_takes_a_bounded_number_of_answers(self, who, monkeypatch):
+        monkeypatch.setattr("review.notes.MAX_RESPONSES_PER_NOTE", 2)
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        for text in ("一", "二"):
+            note_reply(note=note, acting_user=who.secretary, kind="answer", text=text)
+        with pytest.raises(WrongState, match="already has 2 answers"):
+            note_reply(note=note, acting_user=who.secretary, kind="answer", text="三")
+        assert note.responses.count() == 2
+
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [(-5, 3), (10**12, 10**12 + 4), (30, 4), (4, 4), (0, 10**9)],
+    )
+    def test_offsets_out_of_place_find_the_quote_by_text(self, who, start, end):
+        case = submitted(who)
+        note = note_add(
+            case=case,
+            acting_user=who.reviewer1,
+            revision=latest(case),
+            field="body",
+            start=start,
+            end=end,
+            quote="深入一线",
+            text="说明",
+        )
+        anchor = anchor_of(note, latest(case))
+        text = field_text(latest(case), "body")
+        assert text[anchor.start : anchor.end] == "深入一线"
+
+
+class NotesSentOnlyTests:
+    def test_the_branch_sees_no_note_of_an_open_round(self, who):
+        case = submitted(who)
+        add(case, who, "深入一线")
+        assert notes_for_revision(revision=latest(case))
+        assert notes_for_revision(revision=latest(case), sent_only=True) == []
+        decide(case, "return", who.reviewer1)
+        [row] = notes_for_revision(revision=latest(case), sent_only=True)
+        assert row.note.quote == "深入一线"
+
+
+class CarryOpenNotesTests:
+    """Open notes go on from round to round until the branch marks them done."""
+
+    def two_returns(self, who):
+        case = submitted(who)
+        open_note = add(case, who, "深入一线", text="第一轮：请补充。")
+        done_note = add(case, who, "实际问题", text="第一轮：已改即可。")
+        decide(case, "return", who.reviewer1)
+        note_reply(note=done_note, acting_user=who.secretary, kind="done")
+        case = revise(case, who, BODY)
+        second = add(case, who, "每月", text="第二轮。")
+        decide(case, "return", who.reviewer1)
+        return case, open_note, done_note, second
+
+    def test_an_open_note_of_an_earlier_round_is_answered_in_a_later_one(self, who):
+        _case, open_note, _done, _second = self.two_returns(who)
+        response = note_reply(note=open_note, acting_user=who.secretary, kind="done")
+        assert response.note == open_note
+
+    def test_open_notes_go_on_to_every_new_revision(self, who):
+        case, open_note, _done, second = self.two_returns(who)
+        case = revise(case, who, "<p>新增一段。</p>" + BODY)
+        rows = notes_for_revision(revision=latest(case))
+        assert {row.note for row in rows} == {open_note, second}
+        text = field_text(latest(case), "body")
+        for row in rows:
+            assert text[row.start : row.end] == row.note.quote
+
+    def test_a_note_done_in_the_second_round_stops(self, who):
+        case, open_note, _done, second = self.two_returns(who)
+        note_reply(note=open_note, acting_user=who.secretary, kind="done")
+        case = revise(case, who, BODY)
+        [row] = notes_for_revision(revision=latest(case))
+        assert row.note == second
+
+    def test_a_note_whose_passage_went_stops_after_it_was_shown(self, who):
+        case = submitted(who)
+        gone = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY.replace("深入一线", "走进车间"))
+        [row] = notes_for_revision(revision=latest(case))
+        assert row.passage_changed
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        assert gone not in {
+            row.note for row in notes_for_revision(revision=latest(case))
+        }
+
+
+class NearestOccurrenceTests:
+    def test_the_occurrence_nearest_the_old_place_among_many(self):
+        # 300 equal occurrences: the one nearest the old offset wins, even
+        # far past the first ones.
+        text = "丙" + "甲乙丁" * 300
+        assert passage_locate(text, quote="甲乙", start=3 * 250) == 3 * 250 + 1
+
+    def test_the_nearest_before_the_old_place(self):
+        text = "甲乙丁" * 300
+        assert passage_locate(text, quote="甲乙", start=3 * 250 + 2) == 3 * 250 + 3
+        assert passage_locate(text, quote="甲乙", start=3 * 250 + 1) == 3 * 250
+
+    def test_surroundings_win_over_the_old_offset(self):
+        text = "一是坚持学习。二是坚持实践。"
+        old = text.index("坚持")
+        # The passage at the old offset is the first 坚持, but the note was on
+        # the one after 二是.
+        assert (
+            passage_locate(text, quote="坚持", start=old, before="二是", after="实践")
+            == text.index("二是坚持") + 2
+        )
+
+    def test_carry_with_the_quote_several_times_in_the_new_text(self, who):
+        body = "".join(f"<p>第{n}段：坚持理论学习。</p>" for n in range(1, 9))
+        case = submitted(who, body=body)
+        note = add(case, who, "坚持理论学习", occurrence=5)
+        decide(case, "return", who.reviewer1)
+        # Every paragraph reads alike once the numbers go: only the old place
+        # tells the sixth apart.
+        case = revise(case, who, "".join("<p>段：坚持理论学习。</p>" for _ in range(8)))
+        anchor = anchor_of(note, latest(case))
+        text = field_text(latest(case), "body")
+        assert text[: anchor.start].count("坚持理论学习") == 5
+
+
+class CarryCostTests:
+    """Carrying reads each text once a note, however often its quote occurs."""
+
+    def test_the_largest_body_with_a_full_round_carries_in_bounded_time(self, who):
+        import time
+
+        paragraph = "<p>Keep studying, go to the front line, solve real problems.</p>"
+        body = paragraph * (250 * 1000 // len(paragraph))
+        case = submitted(who, body=body)
+        text = field_text(latest(case), "body")
+        step = len(text) // 200
+        revision = latest(case)
+        for n in range(200):
+            at = text.index("front line", n * step)
+            note_add(
+                case=case,
+                acting_user=who.reviewer1,
+                revision=revision,
+                field="body",
+                start=at,
+                end=at + len("front line"),
+                quote="front line",
+                text="Say where.",
+            )
+        decide(case, "return", who.reviewer1)
+        # Each quote is there thousands of times, none where it was.
+        started = time.perf_counter()
+        case = revise(case, who, "<p>New.</p>" + body)
+        elapsed = time.perf_counter() - started
+        anchors = NoteAnchor.objects.filter(revision=latest(case))
+        assert anchors.count() == 200
+        assert len({anchor.start for anchor in anchors}) == 200
+        assert elapsed < 10, elapsed
+
+    def test_a_megabyte_text_and_many_lookups(self):
+        import time
+
+        text = "甲乙丁" * (1000 * 1000 // 3)
+        started = time.perf_counter()
+        for n in range(200):
+            passage_locate(
+                text, quote="甲乙", start=n * 4999, before="丁" * 40, after="丁" * 40
+            )
+        # A missing quote is one scan of the text each.
+        for _ in range(200):
+            assert passage_locate(text, quote="戊", start=500_000) is None
+        assert time.perf_counter() - started < 5
