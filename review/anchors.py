@@ -9,6 +9,8 @@ whose surroundings match best, then the nearest to the old place (mapped
 through what changed, `OffsetMap`), wins.
 """
 
+from functools import lru_cache
+
 from django.db.models import Exists, OuterRef, Q
 
 from textcheck.services import visible_text
@@ -24,10 +26,17 @@ CONTEXT = 40
 MAX_OCCURRENCES = 200
 
 
+@lru_cache(maxsize=8)
+def _body_text(body: str) -> str:
+    # A revision is frozen and a round's notes are added to it one by one:
+    # its body is read once, not once a note (8 bodies of at most 1 MB).
+    return visible_text(body)
+
+
 def field_text(revision, field: str) -> str:
     """The visible text of `field` of `revision` (a case or a revision)."""
     if field == Note.Field.BODY:
-        return visible_text(revision.body or "")
+        return _body_text(revision.body or "")
     return revision.lead or ""
 
 

@@ -36,8 +36,10 @@ from authoring.forms import CaseWithdrawForm
 from casehub.richtext import sanitize_html
 from inbox.models import Notification
 from review import workflow as review
-from review.forms import DecisionForm, ReopenForm
-from review.models import CaseEvent, Decision
+from review.anchors import field_text
+from review.forms import DecisionForm, NoteForm, ReopenForm
+from review.models import CaseEvent, Decision, Note, NoteResponse
+from review.notes import MAX_NOTES_PER_ROUND
 from showcase import services as showcase
 from showcase.api import html_for_other_sites
 from showcase.forms import IssueNoteForm, IssueUnpublishForm
@@ -366,6 +368,23 @@ def plain_bundles(payloads, limit: int) -> list[str]:
     return texts
 
 
+def passages_of(text: str, limit: int) -> list[tuple[int, int]]:
+    """`text` cut at line ends into runs of whole lines of at most `limit`
+    characters (a longer line is left out)."""
+    spans: list[list[int]] = []
+    position = 0
+    for line in text.split("\n"):
+        end = position + len(line)
+        if len(line) > limit:
+            spans.append([])  # a line too long ends the run
+        elif spans and spans[-1] and end - spans[-1][0] <= limit:
+            spans[-1][1] = end
+        else:
+            spans.append([position, end])
+        position = end + 1
+    return [(a, b) for a, b in (span for span in spans if span) if text[a:b].strip()]
+
+
 class ShortValues:
     """Payloads for one-line fields in corpus order; those too long are kept aside."""
 
@@ -603,6 +622,98 @@ class StoredXssTests:
             assert response.status_code == 302
             assert withdrawn.events.latest("created_at", "pk").comment == reason.strip()
         page(secretary, withdrawn.get_absolute_url())
+
+    def test_notes_stay_inert_wherever_shown(self, who):
+        """批注: every payload as a noted passage (the body holds them as
+        text), a note, a suggestion and an answer, through the forms, on the
+        review page, the branch's case and revision pages, the timeline and
+        the inbox, and again on the next round's review page."""
+        reviewer, secretary = signed_in(who.reviewer1), signed_in(who.secretary)
+        texts = plain_bundles(corpus(), NoteForm.base_fields["text"].max_length)
+        quote_limit = NoteForm.base_fields["quote"].max_length
+        paragraphs = [
+            payload.strip()
+            for payload in corpus()
+            if payload.strip() and len(payload.strip()) <= quote_limit
+        ]
+        # The corpus in two bodies, a payload a paragraph (as text); runs of
+        # neighbouring paragraphs make the passages, a few hundred notes.
+        halves = (
+            paragraphs[: len(paragraphs) // 2],
+            paragraphs[len(paragraphs) // 2 :],
+        )
+        noted, cases = 0, []
+        for number, half in enumerate(halves):
+            body = "".join(f"<p>{escape(text)}</p>" for text in half)
+            case = draft(who, title=f"批注{number}", body=body)
+            review.case_submit(case=case, acting_user=who.secretary)
+            visible = field_text(latest(case), "body")
+            spans = passages_of(visible, quote_limit)
+            assert len(spans) <= MAX_NOTES_PER_ROUND
+            url = reverse("review:note_add", args=[case.pk])
+            for start, end in spans:
+                response = reviewer.post(
+                    url,
+                    {
+                        "field": "body",
+                        "start": start,
+                        "end": end,
+                        "quote": visible[start:end],
+                        "text": texts[noted % len(texts)],
+                        "suggestion": texts[-1 - noted % len(texts)],
+                    },
+                )
+                assert response.status_code == 302, response.content[:300]
+                noted += 1
+            # A refused note (its passage is not in the text) shows the form
+            # again with what was typed.
+            refused_note = reviewer.post(
+                url,
+                {
+                    "field": "body",
+                    "start": 0,
+                    "end": 5,
+                    "quote": ("不在正文中" + texts[number % len(texts)])[:quote_limit],
+                    "text": texts[number % len(texts)],
+                    "suggestion": texts[-1],
+                },
+            )
+            assert refused_note.status_code == 400
+            inert(refused_note.content.decode(), f"refused note {case.pk}")
+            page(reviewer, reverse("review:case", args=[case.pk]))
+            decided_by_form(reviewer, case, Decision.Outcome.RETURN, texts[0])
+            cases.append(case)
+        assert Note.objects.count() == noted
+        assert any("<script" in note.quote.lower() for note in Note.objects.all())
+
+        # The branch answers the first case's notes with every payload.
+        first = cases[0]
+        notes = list(first.notes.order_by("pk"))
+        for index, text in enumerate(texts):
+            response = secretary.post(
+                reverse(
+                    "submissions:case_note_reply", args=[first.pk, notes[index].pk]
+                ),
+                {"kind": "answer", "text": text},
+            )
+            assert response.status_code == 302
+        assert NoteResponse.objects.count() == len(texts)
+        # An answer refused (too long) is given back in a message.
+        response = secretary.post(
+            reverse("submissions:case_note_reply", args=[first.pk, notes[-1].pk]),
+            {"kind": "answer", "text": texts[1] + "长" * 2001},
+        )
+        assert response.status_code == 302
+        page(secretary, response.url.split("#")[0])
+        for case in cases:
+            page(secretary, case.get_absolute_url())
+            page(secretary, reverse("submissions:revision_detail", args=[case.pk, 1]))
+        page(secretary, reverse("inbox:list"))
+
+        # The next round: the notes carried, with their answers, beside the text.
+        review.case_resubmit(case=first, acting_user=who.secretary)
+        html = page(reviewer, reverse("review:case", args=[first.pk]))
+        assert 'id="carried-notes-heading"' in html
 
     def test_issue_note_and_unpublish_reason_stay_inert(self, who):
         editor, reader = signed_in(who.editor), Client()
