@@ -12,6 +12,7 @@ through what changed, `OffsetMap`), wins.
 from functools import lru_cache
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.text import normalize_newlines
 
 from textcheck.services import visible_text
 
@@ -37,7 +38,9 @@ def field_text(revision, field: str) -> str:
     """The visible text of `field` of `revision` (a case or a revision)."""
     if field == Note.Field.BODY:
         return _body_text(revision.body or "")
-    return revision.lead or ""
+    # The lead as its page shows it (Django's linebreaks), whatever line
+    # breaks the form sent.
+    return normalize_newlines(revision.lead or "")
 
 
 def context_of(text: str, start: int, end: int) -> tuple[str, str]:

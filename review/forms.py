@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext_lazy as _
 
 from casehub.normalise import MAX_CHARS as MAX_RICH_TEXT
@@ -77,6 +78,11 @@ class NoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Optional: what the passage could say instead."),
     )
+
+    def clean_quote(self):
+        # A browser sends every line break of a form's values as "\r\n"; the
+        # text the passage is looked for in has "\n" (review.anchors).
+        return normalize_newlines(self.cleaned_data["quote"])
 
     def clean(self):
         cleaned = super().clean()

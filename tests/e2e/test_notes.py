@@ -108,3 +108,92 @@ class NoteFlowTests:
         expect(reviewer1.page.locator("mark.finding-note")).to_have_text(PASSAGE)
         reviewer1.screenshot("note-addressed")
         assert secretary.errors == reviewer1.errors == []
+
+
+SELECT_IN = """([selector, first, last]) => {
+  // From the start of `first` to the end of `last`, each in a text node of
+  // the element `selector` names (they may be different nodes).
+  const root = document.querySelector(selector);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let startNode = null, startAt = -1, endNode = null, endAt = -1;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!startNode && node.data.includes(first)) {
+      startNode = node;
+      startAt = node.data.indexOf(first);
+    }
+    if (startNode && node.data.includes(last)) {
+      endNode = node;
+      endAt = node.data.indexOf(last) + last.length;
+      break;
+    }
+  }
+  if (!startNode || !endNode) {
+    return false;
+  }
+  const range = document.createRange();
+  range.setStart(startNode, startAt);
+  range.setEnd(endNode, endAt);
+  const selection = document.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  return true;
+}"""
+
+LEAD = (
+    "支部探索把理论学习课堂搬进实验室。\n\n"
+    "让学习从“读文件”变成“解难题”，\n"
+    "形成了以问题为导向、以成果为检验的学习机制。"
+)
+
+
+class LeadNoteTests:
+    def test_a_passage_of_the_lead_across_a_line_break(self, demo_data, visitor):
+        from authoring.services import CaseContent, case_update
+        from review import workflow
+        from submissions.models import Membership
+
+        case = Case.objects.get(title=TITLE)
+        secretary = (
+            Membership.objects.filter(
+                branch=case.branch, role=Membership.Role.SECRETARY
+            )
+            .get()
+            .user
+        )
+        case_update(
+            case=case,
+            acting_user=secretary,
+            expected_version=case.version,
+            content=CaseContent(
+                title=case.title, tagline=case.tagline, lead=LEAD, body=case.body
+            ),
+        )
+        case.refresh_from_db()
+        assert case.lead == LEAD
+        workflow.case_submit(case=case, acting_user=secretary)
+
+        reviewer1 = visitor()
+        reviewer1.sign_in_elsewhere("reviewer1")
+        reviewer1.go(f"/review/cases/{case.pk}/")
+        expect(reviewer1.page.locator("[data-note-selection]")).to_contain_text(
+            "在导语或正文中选中"
+        )
+        assert reviewer1.page.evaluate(
+            SELECT_IN, ["[data-notes-text] .case-article__lead", "变成", "以问题"]
+        )
+        quote = "变成“解难题”，\n形成了以问题"
+        form = reviewer1.page.locator("#note-form")
+        expect(form.locator("input[name=field]")).to_have_value("lead")
+        # The offsets are the lead's own, paragraph breaks and all.
+        expect(form.locator("input[name=start]")).to_have_value(str(LEAD.index(quote)))
+        expect(form.locator("input[name=quote]")).to_have_value(quote)
+        reviewer1.page.fill("#id_text", "导语请更简洁。")
+        reviewer1.page.click("button:has-text('添加批注')")
+        expect(reviewer1.page.locator(".message--success")).to_contain_text(
+            "批注已添加"
+        )
+        note = Note.objects.get()
+        assert (note.field, note.quote) == ("lead", quote)
+        anchor = note.anchors.get()
+        assert LEAD[anchor.start : anchor.end] == quote
+        assert reviewer1.errors == []

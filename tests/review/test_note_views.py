@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from review.anchors import field_text
 from review.models import Note, NoteResponse
 from tests.review.factories import decide, latest
 from tests.review.test_notes import BODY, add, passage, revise, submitted
@@ -267,3 +268,61 @@ class CarriedNoteViewTests:
         html = secretary.get(case.get_absolute_url()).content.decode()
         assert "标记已完成" not in html  # done once; the answer form stays
         assert url in html
+
+
+class LineBreakTests:
+    """A browser sends a selection's line breaks as "\\r\\n"."""
+
+    def test_a_passage_across_paragraphs_of_the_body(self, who):
+        case = submitted(who)
+        text = field_text(latest(case), "body")
+        quote = "实际问题。\n三是坚持"
+        start = text.index(quote)
+        response = signed_in(who.reviewer1).post(
+            reverse("review:note_add", args=[case.pk]),
+            {
+                "field": "body",
+                "start": start,
+                "end": start + len(quote),
+                "quote": quote.replace("\n", "\r\n"),
+                "text": "请说明。",
+            },
+        )
+        assert response.status_code == 302
+        note = Note.objects.get()
+        assert note.quote == quote
+        anchor = note.anchors.get()
+        assert (anchor.start, anchor.end) == (start, start + len(quote))
+
+    def test_a_lead_typed_with_crlf(self, who):
+        lead = "第一段导语。\r\n\r\n第二段：以问题为导向\r\n以成果为检验。"
+        case = submitted(who)
+        case.refresh_from_db()
+        from authoring.services import CaseContent, case_update
+        from review import workflow
+
+        decide(case, "return", who.reviewer1)
+        case.refresh_from_db()
+        case_update(
+            case=case,
+            acting_user=who.correspondent,
+            expected_version=case.version,
+            content=CaseContent(title=case.title, lead=lead, body=BODY),
+        )
+        workflow.case_resubmit(case=case, acting_user=who.secretary)
+        shown = "第一段导语。\n\n第二段：以问题为导向\n以成果为检验。"
+        quote = "以问题为导向\n以成果"
+        start = shown.index(quote)
+        response = signed_in(who.reviewer1).post(
+            reverse("review:note_add", args=[case.pk]),
+            {
+                "field": "lead",
+                "start": start,
+                "end": start + len(quote),
+                "quote": quote.replace("\n", "\r\n"),
+                "text": "请说明。",
+            },
+        )
+        assert response.status_code == 302
+        anchor = Note.objects.get().anchors.get(revision=latest(case))
+        assert (anchor.start, anchor.end) == (start, start + len(quote))
