@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from review.anchors import field_text
 from review.models import Note, NoteResponse
+from review.notes import note_reply
 from tests.review.factories import decide, latest
 from tests.review.test_notes import BODY, add, passage, revise, submitted
 from tests.submissions.factories import signed_in
@@ -326,3 +327,25 @@ class LineBreakTests:
         assert response.status_code == 302
         anchor = Note.objects.get().anchors.get(revision=latest(case))
         assert (anchor.start, anchor.end) == (start, start + len(quote))
+
+
+class BranchNotePagesQueryTests:
+    def test_the_branch_pages_with_many_notes(self, who, django_assert_max_num_queries):
+        case = submitted(who)
+        for occurrence in range(2):
+            add(case, who, "理论学习", occurrence=occurrence)
+        for _ in range(20):
+            add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        for note in Note.objects.all()[:10]:
+            note_reply(note=note, acting_user=who.secretary, kind="answer", text="已改")
+        client = signed_in(who.secretary)
+        urls = (
+            case.get_absolute_url(),
+            reverse("submissions:revision_detail", args=[case.pk, 1]),
+        )
+        for url in urls:
+            client.get(url)
+            with django_assert_max_num_queries(25):
+                response = client.get(url)
+            assert response.content.decode().count('class="note-item ') == 22
