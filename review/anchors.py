@@ -143,15 +143,21 @@ class OffsetMap:
 
 def notes_carry(*, previous, revision) -> list[NoteAnchor]:
     """Anchor in `revision`, its successor, the notes that go on from
-    `previous`: those written on it, and those of earlier rounds still open
-    (not marked done, their passage still found in `previous`); each where
+    `previous`: those written on it, and those of earlier rounds that were
+    still open when it was submitted (not marked done, their passage still
+    found in it); each where
     its passage is now, or nowhere ("passage changed"). Only notes of rounds
     that were decided go on: the branch never saw the others."""
     decided = Decision.objects.filter(
         revision_id=OuterRef("note__revision_id"), stage_id=OuterRef("note__stage_id")
     )
+    # Done before `previous` was submitted: the reviewer of `previous` saw
+    # it done. One done while `previous` was back with the branch goes on
+    # once more, for the next reviewer to see it done.
     done = NoteResponse.objects.filter(
-        note_id=OuterRef("note_id"), kind=NoteResponse.Kind.DONE
+        note_id=OuterRef("note_id"),
+        kind=NoteResponse.Kind.DONE,
+        created_at__lt=previous.created_at,
     )
     going_on = (
         NoteAnchor.objects.filter(revision=previous)

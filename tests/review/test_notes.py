@@ -513,12 +513,15 @@ class CarryOpenNotesTests:
         for row in rows:
             assert text[row.start : row.end] == row.note.quote
 
-    def test_a_note_done_in_the_second_round_stops(self, who):
-        case, open_note, _done, second = self.two_returns(who)
-        note_reply(note=open_note, acting_user=who.secretary, kind="done")
+    def test_a_note_done_in_the_first_round_stops_after_it_was_shown(self, who):
+        case, open_note, done_note, second = self.two_returns(who)
+        # done_note was carried to round 2 to be seen done; not to round 3.
         case = revise(case, who, BODY)
-        [row] = notes_for_revision(revision=latest(case))
-        assert row.note == second
+        statuses = {
+            row.note: row.status for row in notes_for_revision(revision=latest(case))
+        }
+        assert statuses == {open_note: "open", second: "open"}
+        assert done_note not in statuses
 
     def test_a_note_whose_passage_went_stops_after_it_was_shown(self, who):
         case = submitted(who)
@@ -616,3 +619,21 @@ class CarryCostTests:
         for _ in range(200):
             assert passage_locate(text, quote="戊", start=500_000) is None
         assert time.perf_counter() - started < 5
+
+
+class CarryDoneShownOnceTests:
+    def test_a_note_done_in_a_later_round_is_shown_done_once_more(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        decide(case, "return", who.reviewer1)
+        note_reply(note=note, acting_user=who.secretary, kind="done")
+        # The reviewer of the third revision sees it done…
+        case = revise(case, who, BODY)
+        [row] = notes_for_revision(revision=latest(case))
+        assert row.note == note and row.status == "done"
+        # … and it stops there.
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        assert notes_for_revision(revision=latest(case)) == []
