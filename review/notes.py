@@ -1,12 +1,15 @@
 """批注: notes on passages of the text, from the reviewer to the branch.
 
-A reviewer of the stage a case waits at notes passages of the revision under
-review while the round is open (the revision at the stage, until the
-decision). A return hands them to the branch with the comment; its members
-mark each done or answer it while the case is back with them. On resubmit
-the notes are anchored again in the new revision (`anchors.notes_carry`,
-called by `workflow.case_resubmit`), so the reviewer sees what became of
-each. Every row is append-only: nothing written in a round changes later.
+A reviewer of the review stage a case waits at notes passages of the
+revision under review while the round is open (the revision at the stage,
+until the decision); a scoring stage takes none. The branch sees a round's
+notes once its decision is out: a return hands them over with the comment,
+and its members mark each done or answer it while the case is back with
+them. On resubmit the notes are anchored again in the new revision
+(`anchors.notes_carry`, called by `workflow.case_resubmit`), those of the
+return and those of earlier rounds still open, so the reviewer sees what
+became of each. Every row is append-only: nothing written in a round
+changes later.
 """
 
 from dataclasses import dataclass, field
