@@ -1,5 +1,7 @@
 """批注: notes on passages of the text, from a reviewer to the branch."""
 
+import threading
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import translation
@@ -12,7 +14,8 @@ from review.anchors import field_text, passage_locate
 from review.models import CaseEvent, Note, NoteAnchor, NoteResponse
 from review.notes import note_add, note_reply, notes_body_html, notes_for_revision
 from submissions.models import Case
-from tests.review.factories import decide, draft, latest
+from tests.conftest import service_missing
+from tests.review.factories import decide, draft, latest, people, reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -637,3 +640,88 @@ class CarryDoneShownOnceTests:
         decide(case, "return", who.reviewer1)
         case = revise(case, who, BODY)
         assert notes_for_revision(revision=latest(case)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+class NoteRaceTests:
+    """On PostgreSQL, with real threads: the case's row lock orders notes and
+    decisions, so no note lands in a round after its decision, and a round's
+    bound holds however many reviewers press at once."""
+
+    def race(self, *calls):
+        barrier = threading.Barrier(len(calls))
+        results = []
+
+        def attempt(call):
+            try:
+                barrier.wait()
+                results.append(call())
+            except Exception as error:  # the test reads what each thread got
+                results.append(error)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=attempt, args=(call,)) for call in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        return results
+
+    def world(self):
+        if connection.vendor != "postgresql":
+            service_missing(
+                "the race test needs PostgreSQL's row locks; set DATABASE_URL"
+            )
+        who = people()
+        case = submitted(who)
+        return who, case, reviewer(1, username="reviewer1b")
+
+    def test_a_note_and_the_decision_at_once(self):
+        who, case, other = self.world()
+        revision = latest(case)
+        results = self.race(
+            lambda: note_add(
+                case=case,
+                acting_user=other,
+                revision=revision,
+                text="并发批注",
+                **passage(case, "深入一线"),
+            ),
+            lambda: workflow.case_return(
+                case=case,
+                acting_user=who.reviewer1,
+                stage=case.current_stage,
+                revision=revision,
+                comment="退回",
+            ),
+        )
+        event = CaseEvent.objects.get(action=CaseEvent.Action.RETURN)
+        assert event.note_count == Note.objects.count(), results
+        if not Note.objects.exists():
+            # Too late: the case had left the stage, or the round had closed.
+            assert any(
+                isinstance(result, (NotPermitted, WrongState)) for result in results
+            ), results
+
+    def test_the_round_bound_holds_under_concurrent_notes(self, monkeypatch):
+        monkeypatch.setattr("review.notes.MAX_NOTES_PER_ROUND", 1)
+        who, case, other = self.world()
+        revision = latest(case)
+        results = self.race(
+            *(
+                lambda actor=actor: note_add(
+                    case=case,
+                    acting_user=actor,
+                    revision=revision,
+                    text="并发批注",
+                    **passage(case, "深入一线"),
+                )
+                for actor in (who.reviewer1, other)
+            )
+        )
+        assert Note.objects.count() == 1
+        assert sorted(type(result).__name__ for result in results) == [
+            "Note",
+            "WrongState",
+        ]
