@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "desk",
     "stats",
     "exports",
+    "backups",
     "demo",
 ]
 

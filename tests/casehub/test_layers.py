@@ -26,6 +26,7 @@ LAYERS = [
     "desk",
     "stats",
     "exports",
+    "backups",
     "demo",
 ]
 
