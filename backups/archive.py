@@ -224,6 +224,10 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
                 if written != member.size:
                     raise _damaged(_("a member ends early"))
                 digests[name] = (digest.hexdigest(), written)
+            # To the end of the compressed stream: its length and CRC are
+            # checked there, so an archive cut in its last blocks is refused.
+            while tar.fileobj.read(READ_CHUNK):
+                pass
     except BackupError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
