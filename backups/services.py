@@ -82,6 +82,9 @@ class RestoreResult:
     rows: int
     media_files: int
     export_files: int
+    # Checked by every table's checksum, or (an archive older than the code,
+    # whose tables the models no longer describe) by its row count.
+    by_checksum: bool = True
     migrated: list[str] = field(default_factory=list)
     cleared: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -573,6 +576,7 @@ def backup_restore(
         rows=sum(entry["rows"] for entry in manifest["tables"].values()),
         media_files=media_files,
         export_files=export_files,
+        by_checksum=not pending,
         cleared=occupied,
     )
     if pending:

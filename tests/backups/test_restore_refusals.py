@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import translation
 
 from backups.archive import MANIFEST
 
@@ -106,8 +107,12 @@ def _file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
     return tarfile.TarInfo(name), data
 
 
-def _refused(path: Path, settings, *, match: str, **limits):
-    with override_settings(**limits), pytest.raises(CommandError, match=match):
+def _refused(path: Path, settings, *, match: str, language="en", **limits):
+    with (
+        override_settings(**limits),
+        translation.override(language),
+        pytest.raises(CommandError, match=match),
+    ):
         call_command("restore", str(path))
     media, exports = Path(settings.MEDIA_ROOT), Path(settings.EXPORT_ROOT)
     assert not any(p.is_file() for p in media.rglob("*")) if media.exists() else True
@@ -146,6 +151,13 @@ class RestoreRefusalTests:
         ]
         tampered = _write(tmp_path / "tampered.tar.gz", members)
         _refused(tampered, settings, match="does not match its checksum")
+        # The site's language, as an operator reads it.
+        _refused(
+            tampered,
+            settings,
+            match="media/uploads/photo.png 与清单中的校验和不符",
+            language="zh-hans",
+        )
 
     def test_a_changed_database(self, site, settings, tmp_path):
         members = []
@@ -322,8 +334,8 @@ class RestoreTargetTests:
         before, files_before = summary(env), files_of(env)
         (Path(env["MEDIA_ROOT"]) / "uploads" / "new.png").write_bytes(IMAGE)
         refused = _manage_failing(env, "restore", str(site["archive"]))
-        assert "not empty" in refused
-        assert "Nothing was changed" in refused
+        assert "不为空" in refused
+        assert "未做任何改动" in refused
         assert summary(env) == before
         assert (Path(env["MEDIA_ROOT"]) / "uploads" / "new.png").exists()
 

@@ -5,13 +5,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backups.archive import BackupError
 from backups.services import backup_create
 
 
 class Command(BaseCommand):
-    help = _(
+    help = gettext_lazy(
         "Write one archive of the site: the database, uploaded media, kept "
         "exports and a manifest of checksums."
     )
@@ -19,13 +20,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "path",
-            help=_("The archive to write, or a folder to put it in (named by time)."),
+            help=gettext_lazy(
+                "The archive to write, or a folder to put it in (named by time)."
+            ),
         )
         parser.add_argument(
             "--keep",
             type=int,
             default=None,
-            help=_("With a folder: keep only this many newest archives in it."),
+            help=gettext_lazy(
+                "With a folder: keep only this many newest archives in it."
+            ),
         )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
