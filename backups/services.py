@@ -209,19 +209,17 @@ def _postgres_snapshot(using: str, work: Path):
 
 @contextmanager
 def _sqlite_alias(using: str, path: Path):
-    """A connection of its own to the SQLite file at `path`."""
+    """A connection of its own to the SQLite file at `path`, under an alias
+    of its own for the time it is used (never one of the settings')."""
     alias = f"casehub_backup_{uuid.uuid4().hex}"
-    connections.settings[alias] = {
-        **connections[using].settings_dict,
-        "NAME": str(path),
-        "OPTIONS": {},
-    }
+    source = connections[using]
+    settings_dict = {**source.settings_dict, "NAME": str(path), "OPTIONS": {}}
+    connections[alias] = type(source)(settings_dict, alias=alias)
     try:
         yield alias
     finally:
         connections[alias].close()
         del connections[alias]
-        del connections.settings[alias]
 
 
 def _sqlite_snapshot(using: str, work: Path):
