@@ -10,6 +10,7 @@ climbs out (`..`), a name twice, more members or bytes than the limits, and a
 member whose bytes are not the ones the manifest lists.
 """
 
+import gzip
 import hashlib
 import io
 import json
@@ -55,6 +56,36 @@ def max_total_bytes() -> int:
 
 def max_manifest_bytes() -> int:
     return limit("MAX_MANIFEST_BYTES", 256 * 1024**2)
+
+
+def max_header_bytes() -> int:
+    # tarfile reads an extended (pax) or long-name header whole, whatever
+    # size it claims; backup's own are a few hundred bytes.
+    return limit("MAX_HEADER_BYTES", 1024 * 1024)
+
+
+class _BoundedStream:
+    """The decompressed archive as tarfile reads it, refusing any one read
+    larger than the bounds: member data is read in chunks, so only a header
+    claiming a huge size asks for more."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.largest = max(READ_CHUNK, max_header_bytes())
+
+    def read(self, size=-1):
+        if size is None or size < 0 or size > self.largest:
+            raise BackupError(
+                _("The archive holds a header larger than %(limit)s bytes.")
+                % {"limit": max_header_bytes()}
+            )
+        return self.stream.read(size)
+
+    def seek(self, offset, whence=0):
+        return self.stream.seek(offset, whence)
+
+    def tell(self):
+        return self.stream.tell()
 
 
 class _HashingReader:
@@ -160,7 +191,10 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
     manifest_bytes = None
     total = 0
     try:
-        with tarfile.open(path, mode="r:gz") as tar:
+        with (
+            gzip.open(path, "rb") as compressed,
+            tarfile.open(fileobj=_BoundedStream(compressed), mode="r:") as tar,
+        ):
             count = 0
             while (member := tar.next()) is not None:
                 count += 1
@@ -210,7 +244,10 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
                             _("The archive's manifest is larger than %(limit)s bytes.")
                             % {"limit": max_manifest_bytes()}
                         )
-                    manifest_bytes = source.read()
+                    chunks = []
+                    while chunk := source.read(READ_CHUNK):
+                        chunks.append(chunk)
+                    manifest_bytes = b"".join(chunks)
                     continue
                 target = folder.joinpath(*relative.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -226,7 +263,7 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
                 digests[name] = (digest.hexdigest(), written)
             # To the end of the compressed stream: its length and CRC are
             # checked there, so an archive cut in its last blocks is refused.
-            while tar.fileobj.read(READ_CHUNK):
+            while compressed.read(READ_CHUNK):
                 pass
     except BackupError:
         raise
