@@ -297,6 +297,26 @@ class BackupRoundTripTests:
         # The seven reads counted before the backup, and this reader's own.
         assert re.search(r"浏览量：(\d+)", copy[0]).group(1) == "8"
 
+        # Once restored, the copy is a site with data: a second restore is
+        # refused and changes nothing; with --force it starts afresh.
+        served_summary = summary(target)
+        refused = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "restore", str(archive)],
+            cwd=ROOT,
+            env=target,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert refused.returncode != 0
+        assert "未做任何改动" in refused.stderr
+        assert summary(target) == served_summary
+        forced = manage(target, "restore", "--force", str(archive)).stdout
+        assert "--force" in forced
+        assert summary(target) == manifest["tables"]
+        assert files_of(target) == source_files
+
 
 def _draft_state(env: dict, draft_id: int) -> tuple[int, int]:
     script = (
