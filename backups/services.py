@@ -285,6 +285,13 @@ def backup_create(
     if keep is not None and (keep < 1 or not destination.is_dir()):
         raise BackupError(_("Keeping archives needs a folder and a number from 1."))
     final = _destination(destination)
+    for root in (settings.MEDIA_ROOT, settings.EXPORT_ROOT):
+        if final.resolve().is_relative_to(Path(root).resolve()):
+            # Each archive would hold the ones before it.
+            raise BackupError(
+                _("An archive cannot be kept in %(folder)s, which it backs up.")
+                % {"folder": root}
+            )
     connection = connections[using]
     if connection.in_atomic_block:
         raise BackupError(_("A backup cannot be taken inside a transaction."))

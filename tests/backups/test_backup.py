@@ -114,7 +114,7 @@ class BackupFolderTests:
         assert not list(folder.glob(".casehub-backup-*"))
         assert not list(folder.glob("*.partial"))
 
-    def test_an_existing_file_is_never_overwritten(self, case, tmp_path):
+    def test_an_existing_file_is_never_overwritten(self, case, settings, tmp_path):
         archive = tmp_path / "site.tar.gz"
         archive.write_bytes(b"an older archive")
         with translation.override("en"):
@@ -124,5 +124,11 @@ class BackupFolderTests:
                 call_command("backup", str(tmp_path / "new.tar.gz"), "--keep", "3")
             with pytest.raises(CommandError, match="does not exist"):
                 call_command("backup", str(tmp_path / "nowhere" / "site.tar.gz"))
+            media = Path(settings.MEDIA_ROOT) / "archives"
+            media.mkdir(parents=True)
+            with pytest.raises(CommandError, match="which it backs up"):
+                call_command("backup", str(media))
+        assert not list(media.iterdir())
         assert archive.read_bytes() == b"an older archive"
-        assert sorted(path.name for path in tmp_path.iterdir()) == ["site.tar.gz"]
+        left = sorted(path.name for path in tmp_path.iterdir())
+        assert left == ["media", "site.tar.gz"]
