@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "casehub.middleware.ResponseHeadersMiddleware",
     # Before anything reads the query string, the form or the session cookie.
     "casehub.middleware.NullCharacterMiddleware",
+    # Cross-origin reads of /api/ by the embedding sites; a preflight is
+    # answered here, before sessions and the rest.
+    "showcase.middleware.ApiCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

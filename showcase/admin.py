@@ -1,9 +1,13 @@
 from django.contrib import admin
+from django.templatetags.static import static
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from casehub.admin import ReadOnlyAdmin
+from casehub.links import absolute_url
 
 from .cache import public_cache_bump_on_commit
-from .models import Issue, IssueCase, Series, ShowcaseEvent, ViewCount
+from .models import EmbedOrigin, Issue, IssueCase, Series, ShowcaseEvent, ViewCount
 
 
 @admin.register(Series)
@@ -64,3 +68,42 @@ class ShowcaseEventAdmin(ReadOnlyAdmin):
 class ViewCountAdmin(ReadOnlyAdmin):
     list_display = ["case", "count"]
     list_select_related = ["case"]
+
+
+def embed_snippet(series_slug: str = "") -> str:
+    """The tag another site puts on its page to show the latest issues."""
+    series = f' data-series="{series_slug}"' if series_slug else ""
+    return (
+        f'<script src="{absolute_url(static("js/embed.js"))}"{series} '
+        'data-limit="5" async></script>'
+    )
+
+
+@admin.register(EmbedOrigin)
+class EmbedOriginAdmin(admin.ModelAdmin):
+    """Sites allowed to frame /embed/issues/ and to read /api/ from their
+    pages; saving or deleting one takes effect at once (showcase.signals)."""
+
+    list_display = ["origin", "is_active", "note", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["origin", "note"]
+    readonly_fields = ["embedding_code", "created_at", "updated_at"]
+    fields = [
+        "origin",
+        "is_active",
+        "note",
+        "embedding_code",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(description=_("code for the other site"))
+    def embedding_code(self, obj):
+        return format_html(
+            "<code>{}</code><p>{}</p>",
+            embed_snippet(),
+            _(
+                "Put this where the list should appear; data-series chooses one "
+                "series by its slug, data-limit the number of issues (1 to 20)."
+            ),
+        )

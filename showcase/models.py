@@ -2,16 +2,20 @@ import datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from casehub.audit import AppendOnlyModel
 from casehub.dates import TypedDateValidator
 from casehub.richtext import richtext_clean, validate_richtext
 from submissions.models import Case
+
+from .origins import ORIGIN_MAX_LENGTH, origin_normalise
 
 
 class Series(models.Model):
@@ -338,3 +342,48 @@ class SearchEntry(models.Model):
     @property
     def case_url(self) -> str:
         return reverse("showcase:case", args=[self.case_id])
+
+
+class EmbedOrigin(models.Model):
+    """Another site allowed to show the latest issues in a frame (/embed/) and
+    to read the public API from its pages (CORS), e.g. the institute's own
+    website. Read through showcase.selectors.embed_origins, which is cached."""
+
+    origin = models.CharField(
+        _("origin"),
+        max_length=ORIGIN_MAX_LENGTH,
+        unique=True,
+        help_text=_(
+            "Scheme, host and port of the site, e.g. https://www.example.gov.cn "
+            "(no path, no wildcard)."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(
+        pgettext_lazy("embedding origin", "note"),
+        max_length=200,
+        blank=True,
+        help_text=_("Whose site it is and where the list appears on it."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("embedding origin")
+        verbose_name_plural = _("embedding origins")
+        ordering = ["origin"]
+
+    def __str__(self):
+        return self.origin
+
+    def save(self, *args, **kwargs):
+        # Every way in stores the one spelling browsers send; the unique
+        # constraint then holds for the origin, not for how it was typed.
+        self.origin = origin_normalise(self.origin)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        try:
+            self.origin = origin_normalise(self.origin)
+        except ValidationError as error:
+            raise ValidationError({"origin": error}) from None

@@ -1,5 +1,8 @@
 import copy
+import logging
+import uuid
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -7,7 +10,9 @@ from django.utils import timezone
 
 from submissions.models import Case
 
-from .models import Issue, IssueCase, Series
+from .models import EmbedOrigin, Issue, IssueCase, Series
+
+logger = logging.getLogger(__name__)
 
 
 def series_active() -> QuerySet[Series]:
@@ -268,3 +273,58 @@ def upcoming_slots(*, series: Series, count: int = 6, now=None):
     if first <= now:
         first += datetime.timedelta(days=7)
     return [first + datetime.timedelta(weeks=week) for week in range(count)]
+
+
+def issues_latest_published(*, series: Series | None, limit: int) -> list[Issue]:
+    """The newest published issues, of one series or of every active one: the
+    readers' rule, so a planned or unpublished issue is never among them."""
+    issues = Issue.objects.filter(
+        status=Issue.Status.PUBLISHED, series__is_active=True
+    ).select_related("series")
+    if series is not None:
+        issues = issues.filter(series=series)
+    return list(issues.order_by("-published_at", "-pk")[:limit])
+
+
+EMBED_ORIGINS_KEY = "showcase:embed-origins"
+EMBED_ORIGINS_VERSION_KEY = "showcase:embed-origins:version"
+EMBED_ORIGINS_TIMEOUT = 60 * 60
+
+
+def embed_origins() -> tuple[str, ...]:
+    """The active embedding origins, sorted: from the cache in one round trip,
+    from the database only after a change.
+
+    The list is stored with the version it was read under, and a change sets a
+    new version (embed_origins_forget), so a list read from the database just
+    before a change committed is never taken for the list after it.
+    """
+    try:
+        found = cache.get_many([EMBED_ORIGINS_KEY, EMBED_ORIGINS_VERSION_KEY])
+    except Exception as error:  # a cache that cannot be reached: ask the database
+        logger.warning("embedding origins read without the cache: %s", error)
+        return _embed_origins_read()
+    version = found.get(EMBED_ORIGINS_VERSION_KEY)
+    stored = found.get(EMBED_ORIGINS_KEY)
+    if version is not None and isinstance(stored, tuple) and stored[0] == version:
+        return stored[1]
+    if version is None:
+        cache.add(EMBED_ORIGINS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(EMBED_ORIGINS_VERSION_KEY)
+    origins = _embed_origins_read()
+    if version is not None:
+        cache.set(EMBED_ORIGINS_KEY, (version, origins), EMBED_ORIGINS_TIMEOUT)
+    return origins
+
+
+def _embed_origins_read() -> tuple[str, ...]:
+    return tuple(
+        EmbedOrigin.objects.filter(is_active=True)
+        .order_by("origin")
+        .values_list("origin", flat=True)
+    )
+
+
+def embed_origins_forget() -> None:
+    """After a change of the embedding origins: the next read asks the database."""
+    cache.set(EMBED_ORIGINS_VERSION_KEY, uuid.uuid4().hex, timeout=None)

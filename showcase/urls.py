@@ -13,4 +13,5 @@ urlpatterns = [
     path("cases/<int:pk>/views/", views.case_views, name="case_views"),
     path("cases/<int:pk>/views.gif", views.case_views_pixel, name="case_views_pixel"),
     path("search/", views.search, name="search"),
+    path("embed/issues/", views.embed_issues, name="embed_issues"),
 ]

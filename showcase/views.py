@@ -1,20 +1,23 @@
 """The public reading site: home, series, issue and case pages, feeds, health."""
 
 import hashlib
+import re
 from urllib.parse import urlencode, urlsplit
 
+from csp.constants import SELF
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -390,6 +393,74 @@ def _from_our_pages(request) -> bool:
     )
 
 
+# The embeddable list of the latest issues (/embed/issues/): how many it
+# shows when not told, and at most.
+EMBED_LIMIT_DEFAULT = 5
+EMBED_LIMIT_MAX = 20
+EMBED_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}\Z")
+
+
+def embed_params(query) -> tuple[str | None, int]:
+    """The series slug ("" for every series; None for one no series can have)
+    and the number of issues an embed asks for. A number that is not one, or
+    out of bounds, gives the default or the nearest bound: the other site's
+    page shows a list either way."""
+    slug = query.get("series", "")
+    if slug and not EMBED_SLUG.match(slug):
+        slug = None
+    limit = query.get("limit", "")
+    if limit.isascii() and limit.isdigit() and len(limit) <= 4:
+        limit = min(max(int(limit), 1), EMBED_LIMIT_MAX)
+    else:
+        limit = EMBED_LIMIT_DEFAULT
+    return slug, limit
+
+
+@xframe_options_exempt
+@require_GET
+def embed_issues(request):
+    """The latest published issues, for a frame on another site's page.
+
+    Only the origins the admin allowed (showcase.models.EmbedOrigin) may frame
+    it: CSP's frame-ancestors names them, read per request from the cached
+    list, and X-Frame-Options, which can name none, is left off this page only.
+    The page is the same for every reader, signed in or not, so it is cached
+    for everyone (its address parts are bounded: a series that exists, a
+    number up to EMBED_LIMIT_MAX) and retired with the other public pages.
+    """
+    slug, limit = embed_params(request.GET)
+    origins = selectors.embed_origins()
+    response = None
+    if slug is not None:
+        field = page_field("embed", slug or "-", limit)
+        cached, generation = page_lookup(field)
+        if cached is not None:
+            status, content = page_split(cached)
+            response = HttpResponse(content, status=status)
+        else:
+            response = _embed_build(request, slug=slug, limit=limit, origins=origins)
+            if response.status_code == 200:
+                page_set(field, 200, response.content, generation)
+    if response is None:
+        response = _embed_build(request, slug=None, limit=limit, origins=origins)
+    response._csp_replace = {"frame-ancestors": [SELF, *origins]}
+    return response
+
+
+def _embed_build(request, *, slug, limit, origins) -> HttpResponse:
+    context = {"origins": list(origins), "series": None, "missing": False}
+    try:
+        if slug is None:
+            raise Http404
+        series = selectors.series_get(slug=slug) if slug else None
+    except Http404:
+        context["missing"] = True
+        return render(request, "showcase/embed_issues.html", context, status=404)
+    context["series"] = series
+    context["issues"] = selectors.issues_latest_published(series=series, limit=limit)
+    return render(request, "showcase/embed_issues.html", context)
+
+
 @require_GET
 def robots_txt(request):
     lines = [
@@ -400,6 +471,7 @@ def robots_txt(request):
         "Disallow: /review/",
         "Disallow: /inbox/",
         "Disallow: /editor/",
+        "Disallow: /embed/",
         f"Sitemap: {absolute_url(reverse('sitemap'))}",
     ]
     return HttpResponse(
