@@ -153,6 +153,8 @@ EXPECTED = {
     "showcase:issue": (by_role(200), by_role(405), nothing),
     "showcase:case": (by_role(200), by_role(405), nothing),
     "showcase:search": (by_role(200), by_role(405), nothing),
+    # The list other sites frame: the same for every role, published only.
+    "showcase:embed_issues": (by_role(200), by_role(405), nothing),
     # The beacons of a case page from the published copy count a read only
     # when the browser says our own page sent them, which no request here
     # does; a read is never a row (it waits in Redis for the fold).

@@ -42,6 +42,7 @@ from review.models import CaseEvent, Decision, Note, NoteResponse
 from review.notes import MAX_NOTES_PER_ROUND
 from showcase import services as showcase
 from showcase.api import html_for_other_sites
+from showcase.cache import public_cache_bump_on_commit
 from showcase.forms import IssueNoteForm, IssueUnpublishForm
 from showcase.models import Issue, Series
 from submissions.models import Case
@@ -432,6 +433,12 @@ def decided_by_form(client: Client, case: Case, outcome: str, comment: str):
     return event
 
 
+def embeds(the_series) -> list[str]:
+    """The list other sites frame, of the series and of every series."""
+    embed = reverse("showcase:embed_issues")
+    return [f"{embed}?series={the_series.slug}&limit=20", f"{embed}?limit=20"]
+
+
 def issue_published(who, the_series, cases, *, day: int) -> Issue:
     issue = showcase.issue_plan(
         series=the_series,
@@ -495,6 +502,9 @@ class StoredXssTests:
             assert feed_items(reader, feed)
         page(reader, reverse("home"))
         page(reader, the_series.get_absolute_url())
+        for url in embeds(the_series):
+            page(reader, url)
+            page(secretary, url)
         for issue in issues:
             page(reader, issue.get_absolute_url())
         for case in cases:
@@ -813,6 +823,13 @@ class StoredXssTests:
             page(reader, the_series.get_absolute_url())
             page(reader, issue.get_absolute_url())
             page(reader, reverse("home"))
+            # The list other sites frame is shared by every reader, so it is
+            # read after the change has retired the cached one.
+            with committed():
+                public_cache_bump_on_commit()
+            one, every = embeds(the_series)
+            assert escape(the_series.title) in page(reader, one)
+            assert escape(the_series.name) in page(reader, every)
             feed_items(reader, reverse("showcase:feed", args=[the_series.slug]))
             answer = api_answer(reader, reverse("api:series", args=[the_series.slug]))
             shown = html_for_other_sites(the_series.editors_note)
@@ -885,10 +902,14 @@ class PublishedPagesInChromiumTests:
             note = rich_text(notes[day], f"n{day}").html
             showcase.issue_update(issue=issue, acting_user=who.editor, note=note)
             issues.append(issue)
-        paths = [
+        lists = [
             reverse("home"),
             the_series.get_absolute_url(),
+            *embeds(the_series),
             *[issue.get_absolute_url() for issue in issues],
+        ]
+        paths = [
+            *lists,
             *[reverse("showcase:case", args=[case.pk]) for case in cases],
         ]
 
@@ -896,7 +917,7 @@ class PublishedPagesInChromiumTests:
         # stopped would show as a console error.
         reader = visitor()
         opened = self._dialogs(reader.page, answer=False)
-        for path in paths[: 2 + len(issues)]:
+        for path in lists:
             self._read(reader.page, reader.base_url + path)
         assert opened == [] and reader.errors == []
 
