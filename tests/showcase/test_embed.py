@@ -13,13 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from showcase import selectors, services
-from showcase.cache import page_field, page_get
+from showcase.cache import PAGES_KEY, page_field, page_get
 from showcase.models import EmbedOrigin
 from showcase.origins import origin_normalise
 from showcase.views import EMBED_LIMIT_DEFAULT, EMBED_LIMIT_MAX, embed_params
+from tests.conftest import redis_cache
 from tests.review.factories import committed
 from tests.showcase.factories import approved_case, planned_issue, published_issue
 from tests.showcase.factories import series as series_make
+from tests.showcase.test_front import HOST, front, get
 from tests.submissions.factories import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -608,3 +610,64 @@ def test_the_snippet_in_the_readme_is_the_one_the_admin_shows():
     assert "## Embedding the showcase" in readme
     assert 'src="https://casehub.example.org/static/js/embed.js"' in readme
     assert embed_snippet().startswith(f'<script src="{settings.SITE_URL}/static/')
+
+
+class EmbedOnRedisTests:
+    """As in production: Redis as the cache, the fast path in front of Django."""
+
+    @pytest.fixture
+    def redis(self, settings):
+        settings.ALLOWED_HOSTS = [HOST, "testserver"]
+        with redis_cache(10) as client:
+            yield client
+
+    def test_kept_in_the_pages_hash_and_retired_on_unpublish(
+        self, redis, who, the_series, django_assert_num_queries
+    ):
+        origin_add(ALLOWED)
+        kept = published_issue(who, the_series, cases=[approved_case(who, title="留")])
+        gone = published_issue(who, the_series, cases=[approved_case(who, title="撤")])
+        url = f"{EMBED}?series={the_series.slug}"
+        first = Client().get(url)
+        assert "撤" in first.content.decode()
+        field = page_field("embed", the_series.slug, EMBED_LIMIT_DEFAULT)
+        assert redis.hget(PAGES_KEY, field) is not None
+        with django_assert_num_queries(0):
+            again = Client().get(url)
+        assert again.content == first.content
+        assert directives(again)["frame-ancestors"] == ["'self'", ALLOWED]
+        with committed():
+            services.issue_unpublish(issue=gone, acting_user=who.editor, reason="更正")
+        assert redis.hget(PAGES_KEY, field) is None
+        html = Client().get(url).content.decode()
+        assert "撤" not in html and kept.get_absolute_url() in html
+
+    # Through the WSGI handler, which closes the connection after each request.
+    @pytest.mark.django_db(transaction=True)
+    def test_the_fast_path_leaves_it_to_django(self, redis, who, the_series):
+        origin_add(ALLOWED)
+        published_issue(who, the_series)
+        app = front()
+        for _ in range(3):
+            answer = get(app, EMBED, query=f"series={the_series.slug}")
+            assert answer.status == 200 and answer.by_django
+            assert answer.header("X-Frame-Options") is None
+            policy = answer.header("Content-Security-Policy")
+            assert f"frame-ancestors 'self' {ALLOWED}" in policy
+        for _ in range(2):
+            home = get(app, "/")
+        assert not home.by_django
+        assert home.header("X-Frame-Options") == "DENY"
+        assert "frame-ancestors 'none'" in home.header("Content-Security-Policy")
+
+    def test_origins_read_from_redis(self, redis, django_assert_num_queries):
+        origin_add(ALLOWED)
+        with django_assert_num_queries(1):
+            assert selectors.embed_origins() == (ALLOWED,)
+        with django_assert_num_queries(0):
+            assert selectors.embed_origins() == (ALLOWED,)
+            response = Client().get("/api/v1/", HTTP_ORIGIN=ALLOWED)
+        assert response["Access-Control-Allow-Origin"] == ALLOWED
+        with committed():
+            EmbedOrigin.objects.filter(origin=ALLOWED).delete()
+        assert selectors.embed_origins() == ()
