@@ -21,6 +21,13 @@ class SeriesAdmin(admin.ModelAdmin):
         "is_active",
     ]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["embedding_code"]
+
+    @admin.display(description=_("code for the other site"))
+    def embedding_code(self, obj):
+        if obj is None or not obj.pk:
+            return "—"
+        return embed_code_html(embed_snippet(obj.slug))
 
     # A series' title, column and note appear on every public page of it, and
     # anonymous readers get those pages from the cache: retire them on change.
@@ -99,11 +106,15 @@ class EmbedOriginAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("code for the other site"))
     def embedding_code(self, obj):
-        return format_html(
-            "<code>{}</code><p>{}</p>",
-            embed_snippet(),
-            _(
-                "Put this where the list should appear; data-series chooses one "
-                "series by its slug, data-limit the number of issues (1 to 20)."
-            ),
-        )
+        return embed_code_html(embed_snippet())
+
+
+def embed_code_html(snippet: str):
+    return format_html(
+        "<code>{}</code><p>{}</p>",
+        snippet,
+        _(
+            "Put this where the list should appear; data-series chooses one "
+            "series by its slug, data-limit the number of issues (1 to 20)."
+        ),
+    )

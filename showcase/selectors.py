@@ -3,6 +3,7 @@ import logging
 import uuid
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -11,6 +12,7 @@ from django.utils import timezone
 from submissions.models import Case
 
 from .models import EmbedOrigin, Issue, IssueCase, Series
+from .origins import origin_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -318,11 +320,21 @@ def embed_origins() -> tuple[str, ...]:
 
 
 def _embed_origins_read() -> tuple[str, ...]:
-    return tuple(
+    # Every origin goes into a header (CSP) and is compared with Origin: one a
+    # bulk update wrote without the model's normalising is left out.
+    stored = (
         EmbedOrigin.objects.filter(is_active=True)
         .order_by("origin")
         .values_list("origin", flat=True)
     )
+    return tuple(origin for origin in stored if _normal_origin(origin))
+
+
+def _normal_origin(origin: str) -> bool:
+    try:
+        return origin_normalise(origin) == origin
+    except ValidationError:
+        return False
 
 
 def embed_origins_forget() -> None:

@@ -200,6 +200,13 @@ class EmbedOriginAdminTests:
             assert message in response.content.decode(), typed
         assert EmbedOrigin.objects.count() == 1
 
+    def test_the_series_page_shows_its_own_code(self, admin, the_series):
+        page = admin.get(reverse("admin:showcase_series_change", args=[the_series.pk]))
+        html = page.content.decode()
+        assert "嵌入代码" in html
+        assert "data-series=&quot;dangjian&quot;" in html
+        assert "/static/js/embed.js" in html
+
     def test_deleting_in_the_admin_takes_the_origin_off_at_once(self, admin):
         origin = origin_add(ALLOWED)
         assert ALLOWED in directives(Client().get(EMBED))["frame-ancestors"]
@@ -247,6 +254,18 @@ class EmbedOriginsSelectorTests:
         # before its commit stores the old list late: it is not believed.
         cache.set(selectors.EMBED_ORIGINS_KEY, (before, ()))
         assert selectors.embed_origins() == (ALLOWED,)
+
+    def test_an_origin_written_around_the_model_is_left_out(self):
+        origin_add(ALLOWED)
+        with committed():
+            EmbedOrigin.objects.create(origin="https://other.example.org")
+            # A bulk update skips the model's normalising and validation.
+            EmbedOrigin.objects.filter(origin="https://other.example.org").update(
+                origin="https://other.example.org; script-src *"
+            )
+        assert selectors.embed_origins() == (ALLOWED,)
+        policy = Client().get(EMBED)["Content-Security-Policy"]
+        assert "script-src *" not in policy
 
     def test_before_the_commit_the_cached_list_stands(self):
         assert selectors.embed_origins() == ()
@@ -409,6 +428,10 @@ class EmbedHeadersTests:
             ALLOWED,
         ]
         assert "X-Frame-Options" not in response
+        # Cached as the public pages are: by the site, retired on publication,
+        # not kept by browsers past it; no cookie for the other site's readers.
+        assert "Cache-Control" not in response and not response.cookies
+        assert "Accept-Language" in response["Vary"]
         # The rest of the policy is the site's.
         assert directives(response)["script-src"] == ["'self'"]
         assert directives(response)["default-src"] == ["'self'"]
