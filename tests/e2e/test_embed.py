@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from showcase import services
 from showcase.models import EmbedOrigin, Issue, Series
+from tests.e2e.test_accessibility import axe_check
 
 pytestmark = [pytest.mark.browser]
 
@@ -171,3 +172,16 @@ class EmbedInChromiumTests:
             # No height came, as no list was shown.
             assert frame_height(page) == 320
             reader.screenshot("embed-refused")
+
+    def test_the_list_reads_well_with_assistive_technology(self, demo_data, visitor):
+        reader = visitor()
+        for path in (
+            "/embed/issues/",
+            "/embed/issues/?series=dangjian-yinling&limit=3",
+            "/embed/issues/?series=no-such-series",
+        ):
+            axe_check(reader, path)
+        assert reader.errors == [
+            "Failed to load resource: the server responded "
+            "with a status of 404 (Not Found)"
+        ]
