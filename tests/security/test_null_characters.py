@@ -36,7 +36,12 @@ class NullCharacterTests:
     )
     def test_public_urls_refuse_a_nul_in_the_query(self, who, query):
         issue = published_issue(who, series())
-        for url in ("/", issue.series.get_absolute_url(), "/cases/1/"):
+        for url in (
+            "/",
+            issue.series.get_absolute_url(),
+            "/cases/1/",
+            reverse("showcase:embed_issues"),
+        ):
             response = Client().get(url + query)
             assert response.status_code == 400, url + query
             assert REFUSED in response.content.decode()
