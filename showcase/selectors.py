@@ -277,17 +277,6 @@ def upcoming_slots(*, series: Series, count: int = 6, now=None):
     return [first + datetime.timedelta(weeks=week) for week in range(count)]
 
 
-def issues_latest_published(*, series: Series | None, limit: int) -> list[Issue]:
-    """The newest published issues, of one series or of every active one: the
-    readers' rule, so a planned or unpublished issue is never among them."""
-    issues = Issue.objects.filter(
-        status=Issue.Status.PUBLISHED, series__is_active=True
-    ).select_related("series")
-    if series is not None:
-        issues = issues.filter(series=series)
-    return list(issues.order_by("-published_at", "-pk")[:limit])
-
-
 EMBED_ORIGINS_KEY = "showcase:embed-origins"
 EMBED_ORIGINS_VERSION_KEY = "showcase:embed-origins:version"
 EMBED_ORIGINS_TIMEOUT = 60 * 60

@@ -457,7 +457,7 @@ def _embed_build(request, *, slug, limit, origins) -> HttpResponse:
         context["missing"] = True
         return render(request, "showcase/embed_issues.html", context, status=404)
     context["series"] = series
-    context["issues"] = selectors.issues_latest_published(series=series, limit=limit)
+    context["issues"] = selectors.published_issues_newest(series=series, limit=limit)
     return render(request, "showcase/embed_issues.html", context)
 
 

@@ -61,6 +61,17 @@ def other_site(html: str):
         thread.join(5)
 
 
+# A read of the API by the other site's page, as its script would make it.
+READ = """async ({url, credentials, headers}) => {
+  try {
+    const response = await fetch(url, {credentials, headers: headers || {}});
+    return {status: response.status, body: await response.json()};
+  } catch (error) {
+    return {refused: String(error)};
+  }
+}"""
+
+
 def frame_height(page) -> float:
     return page.evaluate(
         "parseFloat(document.querySelector('iframe.casehub-embed').style.height)"
@@ -185,3 +196,34 @@ class EmbedInChromiumTests:
             "Failed to load resource: the server responded "
             "with a status of 404 (Not Found)"
         ]
+
+    def test_the_api_is_read_from_an_allowed_site_only(
+        self, demo_data, visitor, live_server
+    ):
+        html = (
+            '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+            "<title>研究院门户</title></head><body><p>门户</p></body></html>"
+        )
+        api = live_server.url + "/api/v1/series/"
+        with other_site(html) as allowed, other_site(html) as stranger:
+            EmbedOrigin.objects.create(origin=allowed)
+            reader = visitor()
+            page = reader.page
+            page.goto(allowed + "/")
+            read = page.evaluate(READ, {"url": api, "credentials": "omit"})
+            assert read["status"] == 200, read
+            assert "dangjian-yinling" in [
+                item["slug"] for item in read["body"]["items"]
+            ]
+            # With the reader's cookies it is not allowed, from anywhere.
+            read = page.evaluate(READ, {"url": api, "credentials": "include"})
+            assert "refused" in read, read
+            # A header beyond a plain read's is refused at the preflight.
+            read = page.evaluate(
+                READ, {"url": api, "credentials": "omit", "headers": {"X-Token": "1"}}
+            )
+            assert "refused" in read, read
+            page.goto(stranger + "/")
+            read = page.evaluate(READ, {"url": api, "credentials": "omit"})
+            assert "refused" in read, read
+            assert any("CORS" in error for error in reader.errors), reader.errors

@@ -529,20 +529,54 @@ class EmbedCachingTests:
 
 
 class ApiCorsTests:
-    URL = "/api/v1/"
+    URL = "/api/v1/series/"
 
     @pytest.fixture(autouse=True)
     def _origins(self):
         origin_add(ALLOWED)
         origin_add("https://retired.example.org", is_active=False)
 
-    def test_an_allowed_origin_may_read(self, django_assert_num_queries):
+    def test_an_allowed_origin_may_read(self, the_series, django_assert_num_queries):
+        plain = Client().get(self.URL)
+        assert plain.status_code == 200
+        assert "Access-Control-Allow-Origin" not in plain
         selectors.embed_origins()
+        # The answer and the list of origins are both cached by now.
         with django_assert_num_queries(0):
             response = Client().get(self.URL, HTTP_ORIGIN=ALLOWED)
+        assert response.status_code == 200
+        assert response.content == plain.content
+        assert [item["slug"] for item in response.json()["items"]] == ["dangjian"]
         assert response["Access-Control-Allow-Origin"] == ALLOWED
         assert "Origin" in response["Vary"]
         assert "Access-Control-Allow-Credentials" not in response
+        # Checked again with what the other site's browser kept: still its own.
+        again = Client().get(
+            self.URL, HTTP_ORIGIN=ALLOWED, HTTP_IF_NONE_MATCH=response["ETag"]
+        )
+        assert again.status_code == 304
+        assert again["Access-Control-Allow-Origin"] == ALLOWED
+        assert "Origin" in again["Vary"]
+
+    def test_every_address_of_the_api_and_its_errors(self, who, the_series):
+        issue = published_issue(who, the_series)
+        for url in (
+            f"/api/v1/series/{the_series.slug}/",
+            f"/api/v1/series/{the_series.slug}/issues/",
+            f"/api/v1/series/{the_series.slug}/issues/{issue.number}/",
+            "/api/v1/issues/latest/?limit=3",
+            f"/api/v1/cases/{issue.cases.get().pk}/",
+            "/api/v1/openapi.json",
+            "/api/v1/series/no-such-series/",
+            "/api/v1/series/?page=abc",
+        ):
+            response = Client().get(url, HTTP_ORIGIN=ALLOWED)
+            assert response.status_code in (200, 404, 422), url
+            assert response["Access-Control-Allow-Origin"] == ALLOWED, url
+            assert "Origin" in response["Vary"], url
+            stranger = Client().get(url, HTTP_ORIGIN="https://evil.example")
+            assert "Access-Control-Allow-Origin" not in stranger, url
+            assert stranger.content == response.content, url
 
     @pytest.mark.parametrize(
         "origin",
@@ -689,7 +723,7 @@ class EmbedOnRedisTests:
             assert selectors.embed_origins() == (ALLOWED,)
         with django_assert_num_queries(0):
             assert selectors.embed_origins() == (ALLOWED,)
-            response = Client().get("/api/v1/", HTTP_ORIGIN=ALLOWED)
+            response = Client().get("/api/v1/openapi.json", HTTP_ORIGIN=ALLOWED)
         assert response["Access-Control-Allow-Origin"] == ALLOWED
         with committed():
             EmbedOrigin.objects.filter(origin=ALLOWED).delete()
