@@ -15,8 +15,10 @@ database engine, and a database or folder that is not empty unless forced. An
 archive older than the code is restored as it is, checked, then migrated.
 """
 
+import datetime
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -93,8 +95,13 @@ class RestoreResult:
 # Backing up
 
 
+# Only names backup gives an archive: `--keep` never removes anything else.
+ARCHIVE_NAME = re.compile(r"casehub-\d{8}T\d{12}Z\.tar\.gz")
+
+
 def archive_name(moment=None) -> str:
-    moment = moment or timezone.now()
+    # UTC whatever the site's time zone, so the names sort as the times do.
+    moment = (moment or timezone.now()).astimezone(datetime.UTC)
     return f"{ARCHIVE_PREFIX}{moment:%Y%m%dT%H%M%S%fZ}{ARCHIVE_SUFFIX}"
 
 
@@ -267,7 +274,9 @@ def _archive_prune(folder: Path, keep: int, current: Path) -> list[Path]:
     archives = sorted(
         path
         for path in folder.glob(f"{ARCHIVE_PREFIX}*{ARCHIVE_SUFFIX}")
-        if path.is_file() and not path.is_symlink()
+        if ARCHIVE_NAME.fullmatch(path.name)
+        and path.is_file()
+        and not path.is_symlink()
     )
     removed = [path for path in archives[:-keep] if path != current] if keep else []
     for path in removed:

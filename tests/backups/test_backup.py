@@ -104,13 +104,17 @@ class BackupFolderTests:
         folder = tmp_path / "archives"
         folder.mkdir()
         (folder / "notes.txt").write_text("kept")
+        # Named like an archive, but not by backup: never removed.
+        for name in ("casehub-before-upgrade.tar.gz", "casehub-1.tar.gz"):
+            (folder / name).write_text("kept")
         written = []
         for _ in range(4):
             output = _backup(folder, "--keep", "2")
             written.append(output.split("Backup written: ")[1].split(" ")[0])
-        kept = sorted(path.name for path in folder.glob("casehub-*.tar.gz"))
+        kept = sorted(path.name for path in folder.glob("casehub-2*.tar.gz"))
         assert kept == sorted(Path(path).name for path in written[-2:])
-        assert (folder / "notes.txt").read_text() == "kept"
+        for name in ("notes.txt", "casehub-before-upgrade.tar.gz", "casehub-1.tar.gz"):
+            assert (folder / name).read_text() == "kept"
         assert not list(folder.glob(".casehub-backup-*"))
         assert not list(folder.glob("*.partial"))
 
