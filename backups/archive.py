@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import time
 import zlib
@@ -56,6 +57,17 @@ def max_total_bytes() -> int:
 
 def max_manifest_bytes() -> int:
     return limit("MAX_MANIFEST_BYTES", 256 * 1024**2)
+
+
+def stage_reserve_bytes() -> int:
+    # Left free on the disk the archive is unpacked on, for the site itself.
+    return limit("STAGE_RESERVE_BYTES", 256 * 1024**2)
+
+
+# What may follow the tar's end in the compressed stream: tar pads to its
+# record size (10 KB), never more than this; anything beyond is refused
+# rather than decompressed.
+MAX_TRAILING_BYTES = 1024 * 1024
 
 
 def max_header_bytes() -> int:
@@ -173,6 +185,17 @@ class StagedArchive:
         return self.folder / name
 
 
+def _no_room(folder: Path, needed: int) -> BackupError:
+    return BackupError(
+        _(
+            "There is not enough free space in %(folder)s to unpack the "
+            "archive: it needs more than %(needed)s bytes, and %(reserve)s "
+            "bytes stay free. Nothing was changed."
+        )
+        % {"folder": folder.parent, "needed": needed, "reserve": stage_reserve_bytes()}
+    )
+
+
 def _damaged(error) -> BackupError:
     return BackupError(
         _("The archive is damaged or incomplete (%(error)s).") % {"error": error}
@@ -190,6 +213,11 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
     digests: dict[str, tuple[str, int]] = {}
     manifest_bytes = None
     total = 0
+    # The staging folder's disk: the archive's members are refused as soon as
+    # they would not leave the reserve free, before they are written.
+    room = shutil.disk_usage(folder).free - stage_reserve_bytes()
+    if path.stat().st_size > room:
+        raise _no_room(folder, path.stat().st_size)
     try:
         with (
             gzip.open(path, "rb") as compressed,
@@ -205,7 +233,10 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
                     )
                 name = member.name
                 relative = member_path(name)
-                if not member.isreg():
+                # Regular files only, as backup writes them: no sparse files
+                # (whose size is not the bytes archived), no contiguous ones.
+                plain = member.type in (tarfile.REGTYPE, tarfile.AREGTYPE)
+                if not plain or member.sparse is not None:
                     raise BackupError(
                         _(
                             "The archive holds %(name)s, which is not a plain "
@@ -237,6 +268,8 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
                         _("The archive unpacks to more than %(limit)s bytes.")
                         % {"limit": max_total_bytes()}
                     )
+                if total > room:
+                    raise _no_room(folder, total)
                 source = tar.extractfile(member)
                 if name == MANIFEST:
                     if member.size > max_manifest_bytes():
@@ -263,8 +296,11 @@ def archive_stage(*, path: Path, folder: Path) -> StagedArchive:
                 digests[name] = (digest.hexdigest(), written)
             # To the end of the compressed stream: its length and CRC are
             # checked there, so an archive cut in its last blocks is refused.
-            while compressed.read(READ_CHUNK):
-                pass
+            trailing = 0
+            while chunk := compressed.read(READ_CHUNK):
+                trailing += len(chunk)
+                if trailing > MAX_TRAILING_BYTES or chunk.strip(b"\0"):
+                    raise _damaged(_("data after the end of the archive"))
     except BackupError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:

@@ -5,20 +5,29 @@ changed, with members that climb out of their folder, links and devices, too
 many or too large members, a manifest from a newer CaseHub or another engine.
 Each is refused before the database is opened (these tests have no database
 access: a restore that opened it would fail them) and before a file is
-written anywhere but restore's own folder, which it removes.
+written anywhere but restore's own folder, which it removes. The restore's
+database is a SQLite file of its own, not yet made (`into`), which restore
+finds empty without opening it.
 """
 
+import gzip
+import hashlib
 import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
+import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connections
+from django.db.utils import load_backend
 from django.test import override_settings
 from django.utils import translation
 
@@ -108,13 +117,37 @@ def _file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
     return tarfile.TarInfo(name), data
 
 
-def _refused(path: Path, settings, *, match: str, language="en", **limits):
+@pytest.fixture
+def into(tmp_path):
+    """The database restore writes into: a SQLite file not yet made."""
+    alias = f"restore_target_{uuid.uuid4().hex}"
+    path = tmp_path / "target.sqlite3"
+    configured = connections.configure_settings(
+        {
+            "default": {"ENGINE": "django.db.backends.dummy"},
+            alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)},
+        }
+    )[alias]
+    connections[alias] = load_backend(configured["ENGINE"]).DatabaseWrapper(
+        configured, alias
+    )
+    yield {"alias": alias, "path": path}
+    connections[alias].close()
+    del connections[alias]
+
+
+def _restore(path: Path, into: dict) -> None:
+    call_command("restore", str(path), "--database", into["alias"])
+
+
+def _refused(path: Path, into: dict, *, match: str, language="en", **limits):
     with (
         override_settings(**limits),
         translation.override(language),
         pytest.raises(CommandError, match=match),
     ):
-        call_command("restore", str(path))
+        _restore(path, into)
+    assert not into["path"].exists()
     media, exports = Path(settings.MEDIA_ROOT), Path(settings.EXPORT_ROOT)
     assert not any(p.is_file() for p in media.rglob("*")) if media.exists() else True
     assert (
@@ -125,7 +158,7 @@ def _refused(path: Path, settings, *, match: str, language="en", **limits):
 
 
 class RestoreRefusalTests:
-    def test_the_untouched_archive_passes_the_checks(self, site):
+    def test_the_untouched_archive_passes_the_checks(self, site, into):
         # The baseline of every test below: the archive as backup wrote it
         # passes every check and gets as far as the database, which these
         # tests may not open (or, once the test database is set up, which
@@ -134,61 +167,61 @@ class RestoreRefusalTests:
             translation.override("en"),
             pytest.raises((RuntimeError, CommandError)) as raised,
         ):
-            call_command("restore", str(site["archive"]))
+            _restore(site["archive"], into)
         assert re.search(
             "Database access not allowed|into an in-memory database",
             str(raised.value),
         )
 
-    def test_an_archive_cut_short(self, site, settings, tmp_path):
+    def test_an_archive_cut_short(self, site, into, tmp_path):
         data = site["archive"].read_bytes()
         for length in (len(data) // 2, len(data) - 40, 100):
             cut = tmp_path / f"cut-{length}.tar.gz"
             cut.write_bytes(data[:length])
-            _refused(cut, settings, match="damaged or incomplete")
+            _refused(cut, into, match="damaged or incomplete")
 
-    def test_a_file_that_is_no_archive(self, settings, tmp_path):
+    def test_a_file_that_is_no_archive(self, into, tmp_path):
         junk = tmp_path / "junk.tar.gz"
         junk.write_bytes(b"this is not a backup" * 100)
-        _refused(junk, settings, match="damaged or incomplete")
-        _refused(tmp_path / "missing.tar.gz", settings, match="There is no archive")
+        _refused(junk, into, match="damaged or incomplete")
+        _refused(tmp_path / "missing.tar.gz", into, match="There is no archive")
 
-    def test_a_changed_media_file(self, site, settings, tmp_path):
+    def test_a_changed_media_file(self, site, into, tmp_path):
         members = [
             (info, b"changed" if info.name == "media/uploads/photo.png" else data)
             for info, data in _members(site["archive"])
         ]
         tampered = _write(tmp_path / "tampered.tar.gz", members)
-        _refused(tampered, settings, match="does not match its checksum")
+        _refused(tampered, into, match="does not match its checksum")
         # The site's language, as an operator reads it.
         _refused(
             tampered,
-            settings,
+            into,
             match="media/uploads/photo.png 与清单中的校验和不符",
             language="zh-hans",
         )
 
-    def test_a_changed_database(self, site, settings, tmp_path):
+    def test_a_changed_database(self, site, into, tmp_path):
         members = []
         for info, data in _members(site["archive"]):
             if info.name == "database/db.sqlite3":
                 data = data[:-1] + bytes([data[-1] ^ 1])
             members.append((info, data))
         tampered = _write(tmp_path / "tampered.tar.gz", members)
-        _refused(tampered, settings, match="database/db.sqlite3.*checksum")
+        _refused(tampered, into, match="database/db.sqlite3.*checksum")
 
-    def test_a_member_the_manifest_does_not_list(self, site, settings, tmp_path):
+    def test_a_member_the_manifest_does_not_list(self, site, into, tmp_path):
         members = _before_manifest(
             _members(site["archive"]), _file("media/extra.png", IMAGE)
         )
         _refused(
             _write(tmp_path / "extra.tar.gz", members),
-            settings,
+            into,
             match="not in its manifest",
         )
 
     def test_a_member_the_manifest_lists_but_the_archive_lacks(
-        self, site, settings, tmp_path
+        self, site, into, tmp_path
     ):
         members = [
             (info, data)
@@ -197,7 +230,7 @@ class RestoreRefusalTests:
         ]
         _refused(
             _write(tmp_path / "short.tar.gz", members),
-            settings,
+            into,
             match="lists exports/2026/issue.docx, which is not in the archive",
         )
 
@@ -213,9 +246,9 @@ class RestoreRefusalTests:
             ("media\\..\\outside.txt", "unusable name"),
         ],
     )
-    def test_a_member_named_to_climb_out(self, site, settings, tmp_path, name, match):
+    def test_a_member_named_to_climb_out(self, site, into, tmp_path, name, match):
         members = _before_manifest(_members(site["archive"]), _file(name, b"x"))
-        _refused(_write(tmp_path / "climb.tar.gz", members), settings, match=match)
+        _refused(_write(tmp_path / "climb.tar.gz", members), into, match=match)
         assert not (tmp_path.parent / "outside.txt").exists()
         assert not Path("/casehub-outside.txt").exists()
 
@@ -231,59 +264,59 @@ class RestoreRefusalTests:
             (tarfile.DIRTYPE, ""),
         ],
     )
-    def test_links_devices_and_folders(self, site, settings, tmp_path, kind, target):
+    def test_links_devices_and_folders(self, site, into, tmp_path, kind, target):
         members = _before_manifest(
             _members(site["archive"]), _link("media/uploads/other", kind, target)
         )
         _refused(
             _write(tmp_path / "link.tar.gz", members),
-            settings,
+            into,
             match="not a plain file",
         )
 
-    def test_a_member_twice(self, site, settings, tmp_path):
+    def test_a_member_twice(self, site, into, tmp_path):
         members = _members(site["archive"])
         photo = next(m for m in members if m[0].name == "media/uploads/photo.png")
         _refused(
             _write(tmp_path / "twice.tar.gz", _before_manifest(members, photo)),
-            settings,
+            into,
             match="twice",
         )
 
-    def test_too_many_members(self, site, settings, tmp_path):
+    def test_too_many_members(self, site, into, tmp_path):
         members = _before_manifest(
             _members(site["archive"]),
             *[_file(f"media/many/{n}.png", IMAGE) for n in range(20)],
         )
         many = _write(tmp_path / "many.tar.gz", members)
-        _refused(many, settings, match="more than 10 members", BACKUP_MAX_MEMBERS=10)
+        _refused(many, into, match="more than 10 members", BACKUP_MAX_MEMBERS=10)
 
-    def test_a_member_too_large(self, site, settings, tmp_path):
+    def test_a_member_too_large(self, site, into, tmp_path):
         _refused(
             site["archive"],
-            settings,
+            into,
             match="larger than 64 bytes",
             BACKUP_MAX_MEMBER_BYTES=64,
         )
 
-    def test_more_bytes_in_all_than_allowed(self, site, settings, tmp_path):
+    def test_more_bytes_in_all_than_allowed(self, site, into, tmp_path):
         size = Path(site["archive"]).stat().st_size
         _refused(
             site["archive"],
-            settings,
+            into,
             match="unpacks to more than",
             BACKUP_MAX_TOTAL_BYTES=size // 4,
         )
 
-    def test_a_manifest_too_large(self, site, settings):
+    def test_a_manifest_too_large(self, site, into):
         _refused(
             site["archive"],
-            settings,
+            into,
             match="manifest is larger than",
             BACKUP_MAX_MANIFEST_BYTES=100,
         )
 
-    def test_a_header_claiming_a_huge_size(self, site, settings, tmp_path):
+    def test_a_header_claiming_a_huge_size(self, site, into, tmp_path):
         # tarfile reads an extended header whole: 4 MB of it here, a few KB
         # once compressed; an attacker's could claim gigabytes.
         info, data = _file("media/uploads/long.png", IMAGE)
@@ -295,57 +328,116 @@ class RestoreRefusalTests:
                 member.size = len(content)
                 tar.addfile(member, io.BytesIO(content))
         assert huge.stat().st_size < 1024 * 1024
-        _refused(huge, settings, match="header larger than 1048576 bytes")
+        _refused(huge, into, match="header larger than 1048576 bytes")
 
-    def test_no_manifest_or_not_ours(self, site, settings, tmp_path):
+    def test_a_sparse_member_that_would_unpack_to_far_more(self, site, into, tmp_path):
+        # A PAX sparse file (format 1.0): 5 bytes archived, ten million
+        # unpacked. Its digest listed in the manifest would not help it.
+        real_size = 10_000_000
+        unpacked = b"hello" + b"\0" * (real_size - 5)
+        info = tarfile.TarInfo("media/GNUSparseFile.0/sparse.png")
+        info.pax_headers = {
+            "GNU.sparse.major": "1",
+            "GNU.sparse.minor": "0",
+            "GNU.sparse.name": "media/sparse.png",
+            "GNU.sparse.realsize": str(real_size),
+        }
+        data = b"1\n0\n5\n".ljust(512, b"\0") + b"hello"
+        members = _members(site["archive"])
+        manifest = _manifest(members)
+        manifest["files"]["media/sparse.png"] = {
+            "sha256": hashlib.sha256(unpacked).hexdigest(),
+            "size": real_size,
+        }
+        members = _before_manifest(_with_manifest(members, manifest), (info, data))
+        sparse = tmp_path / "sparse.tar.gz"
+        with tarfile.open(sparse, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+            for member, content in members:
+                member.size = len(content)
+                tar.addfile(member, io.BytesIO(content))
+        with tarfile.open(sparse, "r:gz") as tar:
+            assert tar.getmember("media/sparse.png").size == real_size
+        _refused(sparse, into, match="media/sparse.png, which is not a plain file")
+
+    def test_a_stream_that_goes_on_after_the_archive(self, site, into, tmp_path):
+        # The tar ends, the gzip stream does not: 64 MB of zeros after it
+        # (64 KB compressed), or bytes that are not tar's padding.
+        data = gzip.decompress(site["archive"].read_bytes())
+        for name, tail in (
+            ("zeros.tar.gz", b"\0" * (64 * 1024 * 1024)),
+            ("junk.tar.gz", b"\0" * 512 + b"more"),
+        ):
+            longer = tmp_path / name
+            longer.write_bytes(gzip.compress(data + tail, compresslevel=1))
+            _refused(longer, into, match="data after the end of the archive")
+
+    def test_no_room_to_unpack(self, site, into, tmp_path):
+        # Restore leaves BACKUP_STAGE_RESERVE_BYTES free on the disk it
+        # unpacks on; here that is all but a few bytes of what is free.
+        free = shutil.disk_usage(tmp_path).free
+        _refused(
+            site["archive"],
+            into,
+            match="not enough free space",
+            BACKUP_STAGE_RESERVE_BYTES=free - 100,
+        )
+        _refused(
+            site["archive"],
+            into,
+            match="需要超过",
+            language="zh-hans",
+            BACKUP_STAGE_RESERVE_BYTES=free - 100,
+        )
+
+    def test_no_manifest_or_not_ours(self, site, into, tmp_path):
         members = _members(site["archive"])
         _refused(
             _write(tmp_path / "bare.tar.gz", members[:-1]),
-            settings,
+            into,
             match="no manifest",
         )
         broken = [*members[:-1], _file(MANIFEST, b"{not json")]
         _refused(
             _write(tmp_path / "broken.tar.gz", broken),
-            settings,
+            into,
             match="manifest is not readable",
         )
         other = {**_manifest(members), "format": "something-else"}
         _refused(
             _write(tmp_path / "other.tar.gz", _with_manifest(members, other)),
-            settings,
+            into,
             match="not one backup writes",
         )
         later = {**_manifest(members), "format_version": 2}
         _refused(
             _write(tmp_path / "later.tar.gz", _with_manifest(members, later)),
-            settings,
+            into,
             match="in format 2",
         )
         shapeless = {**_manifest(members), "tables": {"t": {"rows": "many"}}}
         _refused(
             _write(tmp_path / "shapeless.tar.gz", _with_manifest(members, shapeless)),
-            settings,
+            into,
             match="manifest is incomplete",
         )
 
-    def test_an_archive_from_a_newer_casehub(self, site, settings, tmp_path):
+    def test_an_archive_from_a_newer_casehub(self, site, into, tmp_path):
         members = _members(site["archive"])
         manifest = _manifest(members)
         manifest["migrations"].append(["submissions", "9999_from_a_later_release"])
         newer = _write(tmp_path / "newer.tar.gz", _with_manifest(members, manifest))
         _refused(
             newer,
-            settings,
+            into,
             match="newer CaseHub.*submissions.9999_from_a_later_release",
         )
 
-    def test_an_archive_of_the_other_engine(self, site, settings, tmp_path):
+    def test_an_archive_of_the_other_engine(self, site, into, tmp_path):
         members = _members(site["archive"])
         manifest = _manifest(members)
         manifest["database"]["vendor"] = "postgresql"
         other = _write(tmp_path / "other.tar.gz", _with_manifest(members, manifest))
-        _refused(other, settings, match="holds a postgresql database")
+        _refused(other, into, match="holds a postgresql database")
 
 
 class RestoreTargetTests:
