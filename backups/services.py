@@ -8,11 +8,12 @@ exports, then writes the manifest. Counted reads still pending in Redis are
 folded into the database first, so the archive holds the view counts readers
 saw.
 
-`backup_restore` reads the whole archive into a folder of its own and checks
-every member against the manifest before it touches anything; it refuses an
-archive from a newer CaseHub (migrations this code lacks) or from the other
-database engine, and a database or folder that is not empty unless forced. An
-archive older than the code is restored as it is, checked, then migrated.
+`backup_restore` first looks at the target: a database or folder that is not
+empty is refused at once unless forced. It then reads the whole archive into a
+folder of its own (within the free space there) and checks every member
+against the manifest before it touches anything; it refuses an archive from a
+newer CaseHub (migrations this code lacks) or from the other database engine.
+An archive older than the code is restored as it is, checked, then migrated.
 """
 
 import datetime
@@ -398,10 +399,27 @@ def _database_tables(using: str) -> list[str]:
     return table_names(using)
 
 
-def _folder_holds_files(root: Path) -> bool:
+def _folder_holds_anything(root: Path) -> bool:
+    """Anything at all in the folder: a file, a link, a folder even if empty
+    (or one restore may not read)."""
     if not root.exists():
         return False
-    return any(files for _folder, _dirs, files in os.walk(root, followlinks=False))
+    if not root.is_dir():
+        return True
+    with os.scandir(root) as entries:
+        return any(True for _entry in entries)
+
+
+def _target_occupied(using: str, media_root: Path, export_root: Path) -> list[str]:
+    """What of the target is not empty, in words; [] when all of it is."""
+    occupied = []
+    tables = _database_tables(using)
+    if tables:
+        occupied.append(_("the database (%(count)s tables)") % {"count": len(tables)})
+    for root in (media_root, export_root):
+        if _folder_holds_anything(root):
+            occupied.append(str(root))
+    return occupied
 
 
 def _folder_clear(root: Path) -> None:
@@ -412,14 +430,8 @@ def _folder_clear(root: Path) -> None:
             child.unlink()
 
 
-def _postgres_restore(using: str, dump: Path, force: bool) -> None:
+def _postgres_restore(using: str, dump: Path) -> None:
     connection = connections[using]
-    if force:
-        # Everything the site's schema holds goes: tables of later migrations
-        # too, which the dump would not name.
-        with transaction.atomic(using=using), connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA IF EXISTS public CASCADE")
-            cursor.execute("CREATE SCHEMA public")
     connection.close()
     _tool_run(
         [
@@ -480,10 +492,7 @@ def _verify(using: str, manifest: dict, *, by_checksum: bool) -> None:
         )
     if different:
         raise BackupError(
-            _(
-                "The restored database does not match the archive's manifest "
-                "(%(tables)s); do not use it."
-            )
+            _("The archive's database does not match its manifest (%(tables)s).")
             % {"tables": ", ".join(different[:10])}
         )
 
@@ -510,15 +519,52 @@ def _stage_folder(using: str) -> Path:
         return Path(tempfile.mkdtemp(prefix="casehub-restore-"))
 
 
+def _restore_stopped(error, *, state: str) -> BackupError:
+    """A restore that failed after it began writing: why, and in what state
+    it left the site."""
+    return BackupError(
+        _("The restore stopped: %(error)s %(state)s") % {"error": error, "state": state}
+    )
+
+
+def _postgres_empty(using: str) -> None:
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        cursor.execute("CREATE SCHEMA public")
+
+
 def backup_restore(
     *, archive: Path, using: str = "default", force: bool = False
 ) -> RestoreResult:
     """Bring back the site from `archive` into an empty database and empty
-    media and export folders (with `force`, whatever they hold goes first)."""
+    media and export folders (with `force`, whatever they hold goes first).
+
+    The target is looked at first, before the archive is read; the archive is
+    then checked whole. The database is written only with a copy checked
+    against the manifest: on SQLite the staged copy is checked before it
+    replaces the file, on PostgreSQL a restore that does not check out is
+    dropped again, so a failure leaves the database empty (or, on SQLite, as
+    it was).
+    """
     started = time.monotonic()
     connection = connections[using]
     if connection.in_atomic_block:
         raise BackupError(_("A restore cannot run inside a transaction."))
+    media_root = Path(settings.MEDIA_ROOT)
+    export_root = Path(settings.EXPORT_ROOT)
+    # Cheap, and before anything is unpacked: a refusal comes at once.
+    occupied = _target_occupied(using, media_root, export_root)
+    if occupied and not force:
+        raise BackupError(
+            _(
+                "Restore writes only into an empty database and empty "
+                "folders, and these are not empty: %(what)s. Nothing was "
+                "changed. With --force, all they hold is deleted first."
+            )
+            % {"what": "; ".join(occupied)}
+        )
+    database_occupied = bool(_database_tables(using))
     folder = _stage_folder(using)
     try:
         staged = archive_stage(path=archive, folder=folder)
@@ -551,37 +597,49 @@ def backup_restore(
                 }
             )
         pending = unapplied_in_code(applied)
-        media_root = Path(settings.MEDIA_ROOT)
-        export_root = Path(settings.EXPORT_ROOT)
-        tables = _database_tables(using)
-        occupied = []
-        if tables:
-            occupied.append(
-                _("the database (%(count)s tables)") % {"count": len(tables)}
-            )
-        for root in (media_root, export_root):
-            if _folder_holds_files(root):
-                occupied.append(str(root))
-        if occupied and not force:
-            raise BackupError(
-                _(
-                    "Restore writes only into an empty database and empty "
-                    "folders, and these are not empty: %(what)s. Nothing was "
-                    "changed. With --force, all they hold is deleted first."
-                )
-                % {"what": "; ".join(occupied)}
-            )
         database_file = staged.path(manifest["database"]["file"])
         if vendor == "postgresql":
-            _postgres_restore(using, database_file, force=bool(tables))
+            if database_occupied:
+                # --force: everything the site's schema holds goes, tables of
+                # later migrations too, which the dump would not name.
+                _postgres_empty(using)
+            emptied = _(
+                "The database is empty now; fix the cause and run restore again."
+            )
+            try:
+                # One transaction: if it fails, nothing of it stays.
+                _postgres_restore(using, database_file)
+            except BackupError as error:
+                raise _restore_stopped(error, state=emptied) from None
+            try:
+                _verify(using, manifest, by_checksum=not pending)
+            except BackupError as error:
+                _postgres_empty(using)
+                raise _restore_stopped(error, state=emptied) from None
         else:
+            # Checked before it replaces anything: a copy that does not
+            # match leaves the site's file as it was.
+            with _sqlite_alias(using, database_file) as alias:
+                try:
+                    _verify(alias, manifest, by_checksum=not pending)
+                except BackupError as error:
+                    raise BackupError(
+                        _("%(error)s Nothing was changed.") % {"error": error}
+                    ) from None
             _sqlite_restore(using, database_file)
-        _verify(using, manifest, by_checksum=not pending)
-        for root in (media_root, export_root):
-            if root.exists():
-                _folder_clear(root)
-        media_files = _folder_place(staged.path("media"), media_root)
-        export_files = _folder_place(staged.path("exports"), export_root)
+        restored = _(
+            "The database was restored, but the media and export folders may "
+            "hold only part of the archive's files; fix the cause and run "
+            "restore again with --force."
+        )
+        try:
+            for root in (media_root, export_root):
+                if root.exists():
+                    _folder_clear(root)
+            media_files = _folder_place(staged.path("media"), media_root)
+            export_files = _folder_place(staged.path("exports"), export_root)
+        except OSError as error:
+            raise _restore_stopped(error, state=restored) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result = RestoreResult(
@@ -594,7 +652,17 @@ def backup_restore(
         cleared=occupied,
     )
     if pending:
-        call_command("migrate", database=using, interactive=False, verbosity=0)
+        try:
+            call_command("migrate", database=using, interactive=False, verbosity=0)
+        except Exception as error:
+            raise _restore_stopped(
+                error,
+                state=_(
+                    "The database and the files were restored, but not every "
+                    "migration after them was applied; fix the cause and run "
+                    "`manage.py migrate`."
+                ),
+            ) from None
         result.migrated = [f"{app}.{name}" for app, name in pending]
     try:
         # Pages cached from whatever the site held before are not this site's.

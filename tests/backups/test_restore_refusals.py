@@ -470,6 +470,71 @@ class RestoreTargetTests:
         assert env["MEDIA_ROOT"] in refused
         assert not (site["root"] / "files-only" / "db.sqlite3").exists()
 
+    def test_a_target_that_is_not_empty_is_refused_before_the_archive_is_read(
+        self, site
+    ):
+        # The refusal comes at once: the archive (here not even one) is not
+        # unpacked for a target restore will not write into.
+        env = site["env"]
+        junk = site["root"] / "junk.tar.gz"
+        junk.write_bytes(b"not an archive" * 100)
+        refused = _manage_failing(env, "restore", str(junk))
+        assert "不为空" in refused
+        assert "损坏" not in refused
+
+    def test_a_database_of_only_its_migration_record_is_not_empty(self, site):
+        env = _site_env(site["root"], "migrations-only")
+        script = (
+            "import django; django.setup();"
+            "from django.db import connection;"
+            "from django.db.migrations.recorder import MigrationRecorder;"
+            "MigrationRecorder(connection).ensure_schema()"
+        )
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", script], cwd=ROOT, env=env, check=True
+        )
+        before = summary(env)
+        assert list(before) == ["django_migrations"]
+        refused = _manage_failing(env, "restore", str(site["archive"]))
+        assert "数据库（1 张表）" in refused
+        assert summary(env) == before
+
+    @pytest.mark.parametrize("kind", ["folder", "link"])
+    def test_a_media_folder_holding_only_folders_or_links_is_not_empty(
+        self, site, kind
+    ):
+        env = _site_env(site["root"], f"media-{kind}")
+        media = Path(env["MEDIA_ROOT"])
+        media.mkdir(parents=True)
+        if kind == "folder":
+            (media / "uploads" / "2026").mkdir(parents=True)
+        else:
+            elsewhere = site["root"] / f"elsewhere-{kind}"
+            elsewhere.mkdir()
+            (elsewhere / "photo.png").write_bytes(IMAGE)
+            (media / "uploads").symlink_to(elsewhere, target_is_directory=True)
+        refused = _manage_failing(env, "restore", str(site["archive"]))
+        assert env["MEDIA_ROOT"] in refused
+        assert (media / "uploads").exists()
+        assert not (site["root"] / f"media-{kind}" / "db.sqlite3").exists()
+
+    def test_a_database_unlike_its_manifest_leaves_the_target_as_it_was(self, site):
+        # The manifest is the one member without a checksum of its own: a
+        # table's figure changed in it passes the archive's checks, and the
+        # database is refused before it replaces anything.
+        members = _members(site["archive"])
+        manifest = _manifest(members)
+        manifest["tables"]["django_migrations"]["checksum"] = "0" * 64
+        archive = _write(
+            site["root"] / "unlike.tar.gz", _with_manifest(members, manifest)
+        )
+        env = _site_env(site["root"], "unlike")
+        refused = _manage_failing(env, "restore", str(archive))
+        assert "django_migrations" in refused
+        assert "未做任何改动" in refused
+        assert not (site["root"] / "unlike" / "db.sqlite3").exists()
+        assert not Path(env["MEDIA_ROOT"]).exists()
+
     def test_an_archive_older_than_the_code_is_restored_then_migrated(self, site):
         old = _site_env(site["root"], "old")
         manage(old, "migrate", "--noinput", "-v0")

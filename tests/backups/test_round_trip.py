@@ -8,6 +8,7 @@ an operator runs them, in processes of their own.
 """
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -316,6 +317,46 @@ class BackupRoundTripTests:
         assert "--force" in forced
         assert summary(target) == manifest["tables"]
         assert files_of(target) == source_files
+
+    def test_a_database_unlike_its_manifest_is_not_left_behind(self, sites, tmp_path):
+        # The manifest has no checksum of its own: a table's figure changed in
+        # it passes the archive's checks, and the restored database is found
+        # unlike it. The target is left empty, and the message says so.
+        source, target = sites
+        manage(source, "migrate", "--noinput", "-v0")
+        archive = tmp_path / "site.tar.gz"
+        manage(source, "backup", str(archive))
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [(info, tar.extractfile(info).read()) for info in tar]
+        manifest = json.loads(members[-1][1])
+        manifest["tables"]["django_migrations"]["checksum"] = "0" * 64
+        members[-1] = (members[-1][0], json.dumps(manifest).encode())
+        unlike = tmp_path / "unlike.tar.gz"
+        with tarfile.open(unlike, "w:gz") as tar:
+            for info, data in members:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        refused = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "restore", str(unlike)],
+            cwd=ROOT,
+            env=target,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert refused.returncode != 0
+        assert "django_migrations" in refused.stderr
+        tables = run(
+            target,
+            "-c",
+            "import django; django.setup(); from django.db import connection;"
+            "print(len(connection.introspection.table_names()))",
+        ).stdout
+        assert tables.strip() == "0"
+        # Nothing is in the way of the archive as backup wrote it.
+        manage(target, "restore", str(archive))
+        assert summary(target) == manifest_of(archive)["tables"]
 
 
 def _draft_state(env: dict, draft_id: int) -> tuple[int, int]:
