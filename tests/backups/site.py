@@ -7,8 +7,12 @@ seed      the demo department, an uploaded image, a built Word export and
 write     edits a draft through the authoring service again and again, one
           line in the log after each commit, until the stop file appears
 summary   prints the database's per-table counts and checksums as JSON
+create    writes a new case and plans a new issue through the services, as
+          the restored site's first new rows; prints their ids and the
+          highest ids before them as JSON
 """
 
+import datetime
 import io
 import json
 import os
@@ -26,15 +30,23 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from authoring.services import CaseContent, case_update, editor_image_store  # noqa: E402
+from authoring.services import (  # noqa: E402
+    CaseContent,
+    case_create,
+    case_update,
+    editor_image_store,
+)
 from backups.summary import database_summary  # noqa: E402
 from exports.models import ExportJob  # noqa: E402
 from exports.services import export_request  # noqa: E402
+from review.models import CaseEvent  # noqa: E402
 from showcase.counter import view_register, views_fold  # noqa: E402
-from showcase.models import Issue  # noqa: E402
-from submissions.models import Case  # noqa: E402
+from showcase.models import Issue, Series, ShowcaseEvent  # noqa: E402
+from showcase.services import issue_plan  # noqa: E402
+from submissions.models import Case, Membership  # noqa: E402
 
 DRAFT_WRITER = "secretary1"
 
@@ -105,6 +117,45 @@ def write(*, draft_id: int, log: Path, stop: Path) -> None:
             time.sleep(0.01)
 
 
+def create() -> dict:
+    """New rows in every table a first day's work writes to, after the
+    restore: each gets an id above the archive's (the sequences came back)."""
+    users = get_user_model().objects
+    highest = {
+        model.__name__: model.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        for model in (Case, Issue, ShowcaseEvent, CaseEvent)
+    }
+    writer = users.get(username=DRAFT_WRITER)
+    draft = Case.objects.filter(created_by=writer).order_by("pk").first()
+    case = case_create(
+        branch=Membership.objects.filter(user=writer).first().branch,
+        acting_user=writer,
+        content=CaseContent(
+            title="恢复后的第一篇案例", lead="导语", body="<p>正文</p>"
+        ),
+    )
+    case_update(
+        case=draft,
+        acting_user=writer,
+        expected_version=draft.version,
+        content=CaseContent(title=draft.title, lead=draft.lead, body=draft.body),
+    )
+    issue = issue_plan(
+        series=Series.objects.order_by("pk").first(),
+        scheduled_at=timezone.now() + datetime.timedelta(days=3),
+        acting_user=users.get(username="editor1"),
+    )
+    return {
+        "highest": highest,
+        "new": {
+            "Case": case.pk,
+            "Issue": issue.pk,
+            "ShowcaseEvent": ShowcaseEvent.objects.filter(issue=issue).get().pk,
+            "CaseEvent": CaseEvent.objects.filter(case=draft).order_by("-pk")[0].pk,
+        },
+    }
+
+
 def main(argv):
     command = argv[1]
     if command == "seed":
@@ -113,6 +164,8 @@ def main(argv):
         write(draft_id=int(argv[2]), log=Path(argv[3]), stop=Path(argv[4]))
     elif command == "summary":
         print(json.dumps(database_summary()))
+    elif command == "create":
+        print(json.dumps(create()))
     else:
         raise SystemExit(f"unknown command {command}")
 
