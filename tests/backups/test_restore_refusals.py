@@ -33,7 +33,14 @@ from django.utils import translation
 
 from backups.archive import MANIFEST
 
-from .test_round_trip import ROOT, files_of, manage, manifest_of, summary
+from .test_round_trip import (
+    ROOT,
+    files_of,
+    manage,
+    manage_failing,
+    manifest_of,
+    summary,
+)
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -448,7 +455,7 @@ class RestoreTargetTests:
         env = site["env"]
         before, files_before = summary(env), files_of(env)
         (Path(env["MEDIA_ROOT"]) / "uploads" / "new.png").write_bytes(IMAGE)
-        refused = _manage_failing(env, "restore", str(site["archive"]))
+        refused = manage_failing(env, "restore", str(site["archive"]))
         assert "不为空" in refused
         assert "未做任何改动" in refused
         assert summary(env) == before
@@ -466,7 +473,7 @@ class RestoreTargetTests:
         env = _site_env(site["root"], "files-only")
         Path(env["MEDIA_ROOT"]).mkdir(parents=True)
         (Path(env["MEDIA_ROOT"]) / "left.png").write_bytes(IMAGE)
-        refused = _manage_failing(env, "restore", str(site["archive"]))
+        refused = manage_failing(env, "restore", str(site["archive"]))
         assert env["MEDIA_ROOT"] in refused
         assert not (site["root"] / "files-only" / "db.sqlite3").exists()
 
@@ -478,7 +485,7 @@ class RestoreTargetTests:
         env = site["env"]
         junk = site["root"] / "junk.tar.gz"
         junk.write_bytes(b"not an archive" * 100)
-        refused = _manage_failing(env, "restore", str(junk))
+        refused = manage_failing(env, "restore", str(junk))
         assert "不为空" in refused
         assert "损坏" not in refused
 
@@ -495,7 +502,7 @@ class RestoreTargetTests:
         )
         before = summary(env)
         assert list(before) == ["django_migrations"]
-        refused = _manage_failing(env, "restore", str(site["archive"]))
+        refused = manage_failing(env, "restore", str(site["archive"]))
         assert "数据库（1 张表）" in refused
         assert summary(env) == before
 
@@ -513,7 +520,7 @@ class RestoreTargetTests:
             elsewhere.mkdir()
             (elsewhere / "photo.png").write_bytes(IMAGE)
             (media / "uploads").symlink_to(elsewhere, target_is_directory=True)
-        refused = _manage_failing(env, "restore", str(site["archive"]))
+        refused = manage_failing(env, "restore", str(site["archive"]))
         assert env["MEDIA_ROOT"] in refused
         assert (media / "uploads").exists()
         assert not (site["root"] / f"media-{kind}" / "db.sqlite3").exists()
@@ -529,7 +536,7 @@ class RestoreTargetTests:
             site["root"] / "unlike.tar.gz", _with_manifest(members, manifest)
         )
         env = _site_env(site["root"], "unlike")
-        refused = _manage_failing(env, "restore", str(archive))
+        refused = manage_failing(env, "restore", str(archive))
         assert "django_migrations" in refused
         assert "未做任何改动" in refused
         assert not (site["root"] / "unlike" / "db.sqlite3").exists()
@@ -549,17 +556,3 @@ class RestoreTargetTests:
         assert "exports.0003_export_permission" in output
         shown = manage(fresh, "showmigrations", "exports").stdout
         assert "[X] 0003_export_permission" in shown
-
-
-def _manage_failing(env: dict, *args: str) -> str:
-    finished = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert finished.returncode != 0, finished.stdout
-    return finished.stdout + finished.stderr
