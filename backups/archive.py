@@ -129,12 +129,19 @@ class ArchiveWriter:
         info.mode = 0o600
         return info
 
-    def add_file(self, name: str, path: Path) -> None:
-        with path.open("rb") as stream:
+    def add_file(self, name: str, path: Path) -> bool:
+        """Archive the file at `path` as `name`; False if it was removed
+        since it was listed (an expired export, a replaced upload)."""
+        try:
+            stream = path.open("rb")
+        except FileNotFoundError:
+            return False
+        with stream:
             size = os.fstat(stream.fileno()).st_size
             reader = _HashingReader(stream)
             self.tar.addfile(self._info(name, size), fileobj=reader)
         self.files[name] = {"sha256": reader.digest.hexdigest(), "size": size}
+        return True
 
     def finish(self, manifest: dict) -> None:
         manifest = {**manifest, "files": self.files}

@@ -339,8 +339,11 @@ def backup_create(
                 writer = ArchiveWriter(tar)
                 writer.add_file(member, database_file)
                 for prefix, files in folders.items():
-                    for relative, path in files:
-                        writer.add_file(f"{prefix}/{relative}", path)
+                    files[:] = [
+                        (relative, path)
+                        for relative, path in files
+                        if writer.add_file(f"{prefix}/{relative}", path)
+                    ]
                 writer.finish(
                     {
                         "format": FORMAT,

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils import translation
 
+from backups import services
 from backups.summary import applied_migrations, database_summary
 from showcase import counter
 from showcase.models import ViewCount
@@ -97,6 +98,32 @@ class BackupArchiveTests:
                     (case.pk,),
                 ).fetchone()
             assert count == 5
+
+    def test_a_file_removed_while_the_backup_runs_is_left_out(
+        self, case, settings, tmp_path, monkeypatch
+    ):
+        # An export expiring between the listing of the folder and its
+        # reading: the backup goes on without it.
+        exports = Path(settings.EXPORT_ROOT) / "2026"
+        exports.mkdir(parents=True)
+        (exports / "expired.docx").write_bytes(b"PK expired")
+        (exports / "kept.docx").write_bytes(b"PK kept")
+        listing = services._folder_files
+
+        def listed_then_removed(root, **options):
+            found = listing(root, **options)
+            if any(name == "2026/expired.docx" for name, _path in found):
+                (exports / "expired.docx").unlink()
+            return found
+
+        monkeypatch.setattr(services, "_folder_files", listed_then_removed)
+        archive = tmp_path / "site.tar.gz"
+        output = _backup(archive)
+        assert "1 exports" in output
+        members = _members(archive)
+        assert "exports/2026/kept.docx" in members
+        assert "exports/2026/expired.docx" not in members
+        assert "exports/2026/expired.docx" not in manifest_of(archive)["files"]
 
 
 class BackupFolderTests:
