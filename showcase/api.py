@@ -286,16 +286,28 @@ def _error(status: int, detail: str, errors=()) -> HttpResponse:
 
 
 def get_only(view):
-    """`view` for GET; any other method is refused in JSON, before the view
-    reads anything (nothing here writes, so CSRF has nothing to guard)."""
+    """`view` for GET, and for HEAD as the GET without its body (the CORS
+    preflight offers both); any other method is refused in JSON, before the
+    view reads anything (nothing here writes, so CSRF has nothing to guard)."""
 
     @wraps(view)
     def answer(request, *args, **kwargs):
-        if request.method != "GET":
-            response = _error(405, _("Only GET is answered here."))
-            response["Allow"] = "GET"
+        if request.method not in ("GET", "HEAD"):
+            response = _error(405, _("Only GET and HEAD are answered here."))
+            response["Allow"] = "GET, HEAD"
             return response
-        return view(request, *args, **kwargs)
+        if request.method == "GET":
+            return view(request, *args, **kwargs)
+        # The routes know GET only: the view is asked as for one, and what it
+        # answers goes out with the length of its body but not the body.
+        request.method = "GET"
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            request.method = "HEAD"
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+        return response
 
     answer.csrf_exempt = True
     return answer

@@ -480,17 +480,38 @@ class ApiEveryoneTests:
         planned = Issue.objects.get(status=Issue.Status.PLANNED)
         assert get(api("case", planned.cases.get().pk), editor).status_code == 404
 
-    def test_only_get_is_answered(self, who, the_series):
+    def test_only_get_and_head_are_answered(self, who, the_series):
         issue = published_issue(who, the_series)
         url = api("case", issue.cases.get().pk)
         client = Client(enforce_csrf_checks=True)
-        for method in ("post", "put", "patch", "delete", "head", "options"):
+        for method in ("post", "put", "patch", "delete", "options"):
             response = getattr(client, method)(url)
             assert response.status_code == 405, method
-            assert response["Allow"] == "GET"
-            if method != "head":  # a HEAD's answer has no body
-                assert data(response)["detail"] == "此处只接受 GET 请求。"
+            assert response["Allow"] == "GET, HEAD"
+            assert data(response)["detail"] == "此处只接受 GET 和 HEAD 请求。"
         assert Issue.objects.get().status == Issue.Status.PUBLISHED
+
+    def test_head_is_the_get_without_its_body(self, who, the_series):
+        issue = published_issue(who, the_series)
+        case_id = issue.cases.get().pk
+        for url in (
+            api("series_list"),
+            api("issue", "dangjian", issue.number),
+            api("case", case_id),
+            api("openapi"),
+            api("case", case_id + 1000),
+        ):
+            full = get(url)
+            head = Client().head(url)
+            assert head.status_code == full.status_code, url
+            assert head.content == b"", url
+            for name in ("Content-Type", "ETag", "Last-Modified", "Cache-Control"):
+                assert head.get(name) == full.get(name), (url, name)
+            assert int(head["Content-Length"]) == len(full.content), url
+        first = get(api("case", case_id))
+        again = Client().head(api("case", case_id), HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304
+        assert again["ETag"] == first["ETag"]
 
 
 class ApiCachingTests:
