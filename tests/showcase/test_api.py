@@ -514,6 +514,47 @@ class ApiEveryoneTests:
         assert again["ETag"] == first["ETag"]
 
 
+class ApiHostTests:
+    """Every address in an answer is on SITE_URL: the answer is cached and
+    handed to every later client, so no request's Host may end up in it."""
+
+    def test_the_host_a_client_names_is_never_in_the_answer(
+        self, who, the_series, settings
+    ):
+        settings.ALLOWED_HOSTS = [
+            "testserver",
+            "localhost",
+            "casehub.example.org",
+        ]
+        settings.USE_X_FORWARDED_HOST = True
+        issue = published_issue(who, the_series)
+        url = api("issue", "dangjian", issue.number)
+        first = get(
+            url,
+            HTTP_HOST="casehub.example.org:8443",
+            HTTP_X_FORWARDED_HOST="localhost:9999",
+            HTTP_X_FORWARDED_PROTO="https",
+        )
+        assert first.status_code == 200
+        text = first.content.decode()
+        assert "example.org" not in text
+        assert "localhost" not in text
+        assert "https:" not in text
+        assert data(first)["url"] == f"{SITE}/series/dangjian/1/"
+        cache.clear()
+        assert get(url).content == first.content
+
+    def test_a_host_not_allowed_is_refused_and_nothing_kept(
+        self, who, the_series, django_assert_num_queries
+    ):
+        issue = published_issue(who, the_series)
+        url = api("issue", "dangjian", issue.number)
+        assert get(url, HTTP_HOST="evil.example").status_code == 400
+        # Nothing was built for it: the next answer is built from the database.
+        with django_assert_num_queries(3):
+            assert get(url).status_code == 200
+
+
 class ApiCachingTests:
     def test_an_answer_carries_its_validators_and_may_be_kept(self, who, the_series):
         published_issue(who, the_series)
@@ -549,6 +590,38 @@ class ApiCachingTests:
         earlier = http_date((timezone.now() - datetime.timedelta(days=1)).timestamp())
         assert get(url, HTTP_IF_MODIFIED_SINCE=earlier).status_code == 200
         assert get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+    def test_if_none_match_lists_weak_tags_and_any(self, who, the_series):
+        published_issue(who, the_series)
+        url = api("issue_list", "dangjian")
+        first = get(url)
+        etag = first["ETag"]
+        assert not etag.startswith("W/")  # strong: a digest of the very bytes
+        for header in (
+            f'"other", {etag}',
+            f'"a",{etag} ,"b"',
+            f"W/{etag}",
+            "*",
+        ):
+            same = get(url, HTTP_IF_NONE_MATCH=header)
+            assert same.status_code == 304, header
+            assert same["ETag"] == etag, header
+            assert same["Cache-Control"] == first["Cache-Control"], header
+            assert set(same["Vary"].split(", ")) >= {"Accept-Language", "Origin"}
+        # If-None-Match decides alone: a stale date beside a matching tag is
+        # no reason for a body, a fresh date beside another tag no 304.
+        earlier = http_date((timezone.now() - datetime.timedelta(days=1)).timestamp())
+        stale_date = get(url, HTTP_IF_NONE_MATCH=etag, HTTP_IF_MODIFIED_SINCE=earlier)
+        assert stale_date.status_code == 304
+        assert (
+            get(
+                url,
+                HTTP_IF_NONE_MATCH='"other"',
+                HTTP_IF_MODIFIED_SINCE=first["Last-Modified"],
+            ).status_code
+            == 200
+        )
+        assert get(api("series", "no-such"), HTTP_IF_NONE_MATCH="*").status_code == 404
 
     def test_the_answer_is_kept_until_the_next_change(
         self, who, the_series, django_assert_num_queries
