@@ -129,18 +129,21 @@ class CaseSummary(Schema):
     api_url: str = API_URL
 
 
-class IssueOut(Schema):
+class IssueRef(Schema):
     series: SeriesRef
     number: int = Field(description="第N期: gapless within the series.")
     title: str = Field(
         description="The series and the number, in the reader's language."
     )
+    url: str = PAGE_URL
+    api_url: str = API_URL
+
+
+class IssueOut(IssueRef):
     note_html: str = Field(
         description="The issue's note, or the series' when it has none. " + SANITISED
     )
     published_at: datetime.datetime = Field(description="Beijing time.")
-    url: str = PAGE_URL
-    api_url: str = API_URL
     cases: list[CaseSummary] = Field(
         description="Its cases in order, as they were when it was published."
     )
@@ -153,14 +156,6 @@ class IssueCaseOut(CaseSummary):
 
 class IssueDetailOut(IssueOut):
     cases: list[IssueCaseOut] = Field(description="Its cases in order.")
-
-
-class IssueRef(Schema):
-    series: SeriesRef
-    number: int
-    title: str
-    url: str = PAGE_URL
-    api_url: str = API_URL
 
 
 class CaseOut(Schema):
@@ -381,17 +376,23 @@ def _file_url(field) -> str | None:
     return absolute_url(field.url) if field else None
 
 
-def _issue_common(issue: Issue) -> dict:
-    series = issue.series
+def _issue_ref(issue: Issue) -> dict:
+    """The fields of IssueRef, which IssueOut and IssueDetailOut begin with."""
     return {
-        "series": _series_ref(series),
+        "series": _series_ref(issue.series),
         "number": issue.number,
         "title": str(issue),
-        # The issue page shows the series' note when the issue has none.
-        "note_html": html_for_other_sites(issue.note or series.editors_note),
-        "published_at": timezone.localtime(issue.published_at),
         "url": absolute_url(issue.get_absolute_url()),
-        "api_url": _api_url("issue", series.slug, issue.number),
+        "api_url": _api_url("issue", issue.series.slug, issue.number),
+    }
+
+
+def _issue_common(issue: Issue) -> dict:
+    return {
+        **_issue_ref(issue),
+        # The issue page shows the series' note when the issue has none.
+        "note_html": html_for_other_sites(issue.note or issue.series.editors_note),
+        "published_at": timezone.localtime(issue.published_at),
     }
 
 
@@ -622,13 +623,7 @@ def _case_out(case, issue: Issue) -> CaseOut:
         body_html=html_for_other_sites(revision.body),
         cover_image_url=_file_url(case.cover_image),
         cover_thumbnail_url=_file_url(case.cover_thumbnail),
-        issue=IssueRef(
-            series=_series_ref(issue.series),
-            number=issue.number,
-            title=str(issue),
-            url=absolute_url(issue.get_absolute_url()),
-            api_url=_api_url("issue", issue.series.slug, issue.number),
-        ),
+        issue=IssueRef(**_issue_ref(issue)),
         **_case_links(case.pk),
     )
 
