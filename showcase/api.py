@@ -155,7 +155,9 @@ class IssueCaseOut(CaseSummary):
 
 
 class IssueDetailOut(IssueOut):
-    cases: list[IssueCaseOut] = Field(description="Its cases in order.")
+    cases: list[IssueCaseOut] = Field(
+        description="Its cases in order, each as its own answer shows it."
+    )
 
 
 class CaseOut(Schema):
@@ -537,23 +539,30 @@ def issue_detail(request, number: int, slug: str = SLUG):
     def build():
         series = selectors.series_get(slug=slug)
         issue = selectors.issue_get_published(series=series, number=number)
-        entries = selectors.issue_entries(issue=issue)
-        return IssueDetailOut(
-            **_issue_common(issue), cases=[_entry_out(entry) for entry in entries]
+        entries = list(selectors.issue_entries(issue=issue))
+        revisions = selectors.published_revisions(
+            case_ids=[entry.case_id for entry in entries]
         )
+        cases = [
+            _entry_out(entry, revisions[entry.case_id])
+            for entry in entries
+            if entry.case_id in revisions
+        ]
+        return IssueDetailOut(**_issue_common(issue), cases=cases)
 
     return _answer(request, page_field("api-issue", slug, number), build)
 
 
-def _entry_out(entry: IssueCase) -> IssueCaseOut:
-    """A case of the issue as the issue page shows it."""
+def _entry_out(entry: IssueCase, revision) -> IssueCaseOut:
+    """A case of the issue as its own answer shows it: the revision that was
+    published, not what the case row holds now."""
     case = entry.case
     return IssueCaseOut(
         id=case.pk,
-        title=case.title,
-        tagline=case.tagline,
-        organisation=case.branch.name,
-        lead=case.lead,
+        title=revision.title,
+        tagline=revision.tagline,
+        organisation=revision.branch_name,
+        lead=revision.lead,
         cover_thumbnail_url=_file_url(case.cover_thumbnail),
         **_case_links(case.pk),
     )

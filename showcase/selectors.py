@@ -4,12 +4,12 @@ import uuid
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from submissions.models import Case
+from submissions.models import Case, CaseRevision
 
 from .models import EmbedOrigin, Issue, IssueCase, Series
 from .origins import origin_normalise
@@ -124,6 +124,20 @@ def case_published_revision(*, case: Case):
     if revision is None:
         raise Http404
     return revision
+
+
+def published_revisions(*, case_ids) -> dict:
+    """The revision each of these cases' pages shows (case_published_revision),
+    by case id, in one query; the bodies are left in the database."""
+    latest = (
+        CaseRevision.objects.filter(case=OuterRef("case"))
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    revisions = CaseRevision.objects.filter(
+        case_id__in=list(case_ids), number=Subquery(latest)
+    ).defer("body")
+    return {revision.case_id: revision for revision in revisions}
 
 
 def neighbour_issues(*, issue: Issue) -> tuple[Issue | None, Issue | None]:

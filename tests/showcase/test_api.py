@@ -265,12 +265,33 @@ class ApiIssueTests:
         assert len(body["items"]) == 30
         assert all(len(item["cases"]) == 1 for item in body["items"])
 
-    def test_an_issue_costs_three_queries_with_many_cases(
+    def test_an_issues_cases_are_as_their_own_answers_show_them(self, who, the_series):
+        case = case_written(who, title="送审时的标题", tagline="原副题", lead="原导语")
+        issue = published_issue(who, the_series, cases=[case])
+        old_name = who.branch.name
+        # The organisation renamed in the admin after publication, and a
+        # write behind the workflow's back: neither is what was published.
+        who.branch.name = "改名后的党支部"
+        who.branch.save()
+        case.__class__.objects.filter(pk=case.pk).update(
+            title="改动过的标题", tagline="改动过的副题", lead="改动过的导语"
+        )
+        own = data(get(api("case", case.pk)))
+        entry = data(get(api("issue", "dangjian", issue.number)))["cases"][0]
+        listed = data(get(api("issue_list", "dangjian")))["items"][0]["cases"][0]
+        for shown in (own, entry, listed):
+            assert shown["title"] == "送审时的标题"
+            assert shown["tagline"] == "原副题"
+            assert shown["organisation"] == old_name
+        assert own["lead"] == entry["lead"] == "原导语"
+
+    def test_an_issue_costs_four_queries_with_many_cases(
         self, who, the_series, django_assert_num_queries
     ):
         published_issue(who, the_series, cases=[approved_case(who) for _ in range(12)])
         cache.clear()
-        with django_assert_num_queries(3):
+        # The series, the issue, its cases and their published revisions.
+        with django_assert_num_queries(4):
             body = data(get(api("issue", "dangjian", 1)))
         assert len(body["cases"]) == 12
 
@@ -551,7 +572,7 @@ class ApiHostTests:
         url = api("issue", "dangjian", issue.number)
         assert get(url, HTTP_HOST="evil.example").status_code == 400
         # Nothing was built for it: the next answer is built from the database.
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             assert get(url).status_code == 200
 
 
