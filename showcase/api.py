@@ -28,6 +28,7 @@ from functools import lru_cache, wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -378,6 +379,17 @@ def _file_url(field) -> str | None:
     return absolute_url(field.url) if field else None
 
 
+def _cover_urls(case, revision) -> tuple[str | None, str | None]:
+    """The cover of the revision that was published, and its thumbnail; the
+    case row's thumbnail only when it was made from that very cover."""
+    if not revision.cover_image:
+        return None, None
+    image = absolute_url(default_storage.url(revision.cover_image))
+    if case.cover_image.name != revision.cover_image:
+        return image, None
+    return image, _file_url(case.cover_thumbnail)
+
+
 def _issue_ref(issue: Issue) -> dict:
     """The fields of IssueRef, which IssueOut and IssueDetailOut begin with."""
     return {
@@ -563,7 +575,7 @@ def _entry_out(entry: IssueCase, revision) -> IssueCaseOut:
         tagline=revision.tagline,
         organisation=revision.branch_name,
         lead=revision.lead,
-        cover_thumbnail_url=_file_url(case.cover_thumbnail),
+        cover_thumbnail_url=_cover_urls(case, revision)[1],
         **_case_links(case.pk),
     )
 
@@ -619,6 +631,7 @@ def case_detail(request, case_id: int):
 def _case_out(case, issue: Issue) -> CaseOut:
     # The page shows the revision that was approved and published.
     revision = selectors.case_published_revision(case=case)
+    cover_image_url, cover_thumbnail_url = _cover_urls(case, revision)
     return CaseOut(
         id=case.pk,
         title=revision.title,
@@ -630,8 +643,8 @@ def _case_out(case, issue: Issue) -> CaseOut:
         views=case.views.count if hasattr(case, "views") else 0,
         lead=revision.lead,
         body_html=html_for_other_sites(revision.body),
-        cover_image_url=_file_url(case.cover_image),
-        cover_thumbnail_url=_file_url(case.cover_thumbnail),
+        cover_image_url=cover_image_url,
+        cover_thumbnail_url=cover_thumbnail_url,
         issue=IssueRef(**_issue_ref(issue)),
         **_case_links(case.pk),
     )

@@ -45,9 +45,15 @@ def data(response):
     return json.loads(response.content)
 
 
-def case_written(who, **content):
-    """An approved case with this content, written and reviewed as people would."""
+def case_written(who, cover_image="", **content):
+    """An approved case with this content, written and reviewed as people would
+    (a cover as the upload leaves it: the image and its thumbnail)."""
     case = draft(who, **content)
+    if cover_image:
+        case.__class__.objects.filter(pk=case.pk).update(
+            cover_image=cover_image,
+            cover_thumbnail=cover_image.replace("covers/", "covers/thumbs/", 1),
+        )
     workflow.case_submit(case=case, acting_user=who.secretary)
     decide(case, "approve", who.reviewer1)
     decide(case, "approve", who.reviewer2)
@@ -412,10 +418,28 @@ class ApiCaseTests:
         assert '<img src="/media/editor/2026/03/a.png"' in stored
 
     def test_the_cover_is_an_address_on_the_site(self, who, the_series):
-        case = approved_case(who, cover_image="covers/2026/03/cover.jpg")
+        case = case_written(who, cover_image="covers/2026/03/cover.jpg")
         published_issue(who, the_series, cases=[case])
         body = data(get(api("case", case.pk)))
         assert body["cover_image_url"] == f"{SITE}/media/covers/2026/03/cover.jpg"
+        assert body["cover_thumbnail_url"] == (
+            f"{SITE}/media/covers/thumbs/2026/03/cover.jpg"
+        )
+
+    def test_the_cover_is_the_one_of_the_published_revision(self, who, the_series):
+        case = case_written(who, cover_image="covers/2026/03/cover.jpg")
+        issue = published_issue(who, the_series, cases=[case])
+        # A cover the case row holds that no reviewer saw is not published.
+        case.__class__.objects.filter(pk=case.pk).update(
+            cover_image="covers/2026/04/later.jpg",
+            cover_thumbnail="covers/thumbs/2026/04/later.jpg",
+        )
+        body = data(get(api("case", case.pk)))
+        assert body["cover_image_url"] == f"{SITE}/media/covers/2026/03/cover.jpg"
+        assert body["cover_thumbnail_url"] is None
+        entry = data(get(api("issue", "dangjian", issue.number)))["cases"][0]
+        assert entry["cover_thumbnail_url"] is None
+        assert "later" not in get(api("case", case.pk)).content.decode()
 
     def test_the_page_shows_the_revision_that_was_published(self, who, the_series):
         case = case_written(who, title="送审时的标题")
