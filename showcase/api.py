@@ -97,6 +97,10 @@ class Error(Schema):
 # Descriptions of fields that recur, for the schema.
 PAGE_URL = Field(description="The public page, on SITE_URL.")
 API_URL = Field(description="This object in the API.")
+THUMBNAIL = Field(
+    description="The cover made small for lists; null without a cover, or until "
+    "it is made (a few seconds after the cover is uploaded)."
+)
 SANITISED = (
     "HTML as sanitised for the public page, addresses on this site made absolute."
 )
@@ -152,7 +156,7 @@ class IssueOut(IssueRef):
 
 class IssueCaseOut(CaseSummary):
     lead: str = Field(description="Plain text, with its line breaks as typed.")
-    cover_thumbnail_url: str | None
+    cover_thumbnail_url: str | None = THUMBNAIL
 
 
 class IssueDetailOut(IssueOut):
@@ -168,7 +172,7 @@ class CaseOut(Schema):
     organisation: str
     author: str = Field(description="May be empty.")
     source: str = Field(description="The organisation when none was given.")
-    published_at: datetime.datetime | None = Field(description="Beijing time.")
+    published_at: datetime.datetime = Field(description="Beijing time.")
     views: int = Field(
         description=(
             "Reads of the case's page, as of the last fold (every few minutes). "
@@ -177,8 +181,8 @@ class CaseOut(Schema):
     )
     lead: str = Field(description="Plain text, with its line breaks as typed.")
     body_html: str = Field(description=SANITISED)
-    cover_image_url: str | None
-    cover_thumbnail_url: str | None
+    cover_image_url: str | None = Field(description="Null when it has no cover.")
+    cover_thumbnail_url: str | None = THUMBNAIL
     url: str = PAGE_URL
     api_url: str = API_URL
     issue: IssueRef = Field(description="The published issue that carries it.")
@@ -639,7 +643,8 @@ def _case_out(case, issue: Issue) -> CaseOut:
         organisation=revision.branch_name,
         author=revision.author_name,
         source=revision.source_display,
-        published_at=case.published_at and timezone.localtime(case.published_at),
+        # Set when its issue went out; the issue's time should it ever lack it.
+        published_at=timezone.localtime(case.published_at or issue.published_at),
         views=case.views.count if hasattr(case, "views") else 0,
         lead=revision.lead,
         body_html=html_for_other_sites(revision.body),

@@ -9,9 +9,11 @@ and body the schema declares for it, and every invalid request refused.
 """
 
 import datetime
+import json
 
 import pytest
 import schemathesis
+from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -128,3 +130,33 @@ def test_every_answer_conforms_to_the_schema(live_server, world):
     for operation in operations:
         assert 200 in statuses[(operation.path, "known")], operation.path
     assert 422 in statuses[("/api/v1/series/{slug}/issues/", "negative")]
+
+
+def test_the_schema_says_which_fields_may_be_null():
+    """A client generated from the schema should not have to guard against a
+    null the API never sends, nor miss one it does."""
+    schemas = json.loads(Client().get("/api/v1/openapi.json").content)["components"][
+        "schemas"
+    ]
+
+    def nullable(schema, field):
+        options = schemas[schema]["properties"][field].get("anyOf", [])
+        return {"type": "null"} in options
+
+    may_be_null = {
+        ("SeriesOut", "latest_issue_number"),
+        ("CaseOut", "cover_image_url"),
+        ("CaseOut", "cover_thumbnail_url"),
+        ("IssueCaseOut", "cover_thumbnail_url"),
+        ("Page", "next"),
+        ("Page", "previous"),
+    }
+    for name, schema in schemas.items():
+        for field in schema.get("properties", {}):
+            if name.endswith("Page") and field in ("next", "previous"):
+                assert nullable(name, field), (name, field)
+                continue
+            assert nullable(name, field) == ((name, field) in may_be_null), (
+                name,
+                field,
+            )
