@@ -462,6 +462,30 @@ class ApiCaseTests:
         assert hidden.status_code == missing.status_code == 404
         assert hidden.content == missing.content
 
+    def test_a_case_taken_down_and_published_again_names_its_new_issue_only(
+        self, who, the_series
+    ):
+        case = approved_case(who)
+        first = published_issue(who, the_series, cases=[case, approved_case(who)])
+        with committed():
+            services.issue_unpublish(issue=first, acting_user=who.editor, reason="撤下")
+        case.refresh_from_db()
+        services.queue_hold(case=case, acting_user=who.editor, held=False)
+        second = published_issue(who, the_series, cases=[case])
+        assert second.number == 2
+        body = data(get(api("case", case.pk)))
+        assert body["issue"]["number"] == 2
+        assert get(api("issue", "dangjian", 1)).status_code == 404
+        listed = data(get(api("issue_list", "dangjian")))["items"]
+        assert [item["number"] for item in listed] == [2]
+        latest = data(get(api("latest_issues")))["items"]
+        assert [item["number"] for item in latest] == [2]
+        # The other case of the issue taken down stays down.
+        other = first.cases.exclude(pk=case.pk).get()
+        assert get(api("case", other.pk)).status_code == 404
+        shown = [entry["id"] for item in latest for entry in item["cases"]]
+        assert shown == [case.pk]
+
     def test_approved_scheduled_and_taken_down_cases_are_missing(self, who, the_series):
         approved = approved_case(who)
         scheduled = approved_case(who)
