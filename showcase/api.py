@@ -165,11 +165,7 @@ class IssueDetailOut(IssueOut):
     )
 
 
-class CaseOut(Schema):
-    id: int
-    title: str
-    tagline: str
-    organisation: str
+class CaseOut(IssueCaseOut):
     author: str = Field(description="May be empty.")
     source: str = Field(description="The organisation when none was given.")
     published_at: datetime.datetime = Field(description="Beijing time.")
@@ -179,12 +175,8 @@ class CaseOut(Schema):
             "Reads through the API are not counted."
         )
     )
-    lead: str = Field(description="Plain text, with its line breaks as typed.")
     body_html: str = Field(description=SANITISED)
     cover_image_url: str | None = Field(description="Null when it has no cover.")
-    cover_thumbnail_url: str | None = THUMBNAIL
-    url: str = PAGE_URL
-    api_url: str = API_URL
     issue: IssueRef = Field(description="The published issue that carries it.")
 
 
@@ -570,18 +562,21 @@ def issue_detail(request, number: int, slug: str = SLUG):
 
 
 def _entry_out(entry: IssueCase, revision) -> IssueCaseOut:
-    """A case of the issue as its own answer shows it: the revision that was
-    published, not what the case row holds now."""
-    case = entry.case
-    return IssueCaseOut(
-        id=case.pk,
-        title=revision.title,
-        tagline=revision.tagline,
-        organisation=revision.branch_name,
-        lead=revision.lead,
-        cover_thumbnail_url=_cover_urls(case, revision)[1],
+    return IssueCaseOut(**_case_fields(entry.case, revision))
+
+
+def _case_fields(case, revision) -> dict:
+    """The fields of IssueCaseOut, which CaseOut begins with: the revision
+    that was published, not what the case row holds now."""
+    return {
+        "id": case.pk,
+        "title": revision.title,
+        "tagline": revision.tagline,
+        "organisation": revision.branch_name,
+        "lead": revision.lead,
+        "cover_thumbnail_url": _cover_urls(case, revision)[1],
         **_case_links(case.pk),
-    )
+    }
 
 
 @api.get(
@@ -635,23 +630,16 @@ def case_detail(request, case_id: int):
 def _case_out(case, issue: Issue) -> CaseOut:
     # The page shows the revision that was approved and published.
     revision = selectors.case_published_revision(case=case)
-    cover_image_url, cover_thumbnail_url = _cover_urls(case, revision)
     return CaseOut(
-        id=case.pk,
-        title=revision.title,
-        tagline=revision.tagline,
-        organisation=revision.branch_name,
+        **_case_fields(case, revision),
         author=revision.author_name,
         source=revision.source_display,
         # Set when its issue went out; the issue's time should it ever lack it.
         published_at=timezone.localtime(case.published_at or issue.published_at),
         views=case.views.count if hasattr(case, "views") else 0,
-        lead=revision.lead,
         body_html=html_for_other_sites(revision.body),
-        cover_image_url=cover_image_url,
-        cover_thumbnail_url=cover_thumbnail_url,
+        cover_image_url=_cover_urls(case, revision)[0],
         issue=IssueRef(**_issue_ref(issue)),
-        **_case_links(case.pk),
     )
 
 
