@@ -486,6 +486,38 @@ class ApiCaseTests:
         shown = [entry["id"] for item in latest for entry in item["cases"]]
         assert shown == [case.pk]
 
+    def test_nothing_for_editors_and_reviewers_only_is_in_any_answer(
+        self, who, the_series
+    ):
+        case = draft(who, title="已发布的案例")
+        workflow.case_submit(case=case, acting_user=who.secretary)
+        decide(case, "approve", who.reviewer1, comment="内部评审意见甲")
+        decide(case, "approve", who.reviewer2, comment="内部评审意见乙")
+        case.refresh_from_db()
+        shown = published_issue(who, the_series, cases=[case])
+        taken_down = published_issue(who, the_series)
+        with committed():
+            services.issue_unpublish(
+                issue=taken_down, acting_user=who.editor, reason="内部撤下原因"
+            )
+        planned = planned_issue(who, the_series, cases=[approved_case(who)])
+        with committed():
+            services.issue_update(
+                issue=planned, acting_user=who.editor, note="<p>未发布的按语</p>"
+            )
+        urls = [
+            api("series_list"),
+            api("series", "dangjian"),
+            api("issue_list", "dangjian"),
+            api("issue", "dangjian", shown.number),
+            api("latest_issues"),
+            api("case", case.pk),
+        ]
+        text = "".join(get(url).content.decode() for url in urls)
+        assert "已发布的案例" in text
+        for secret in ("内部评审意见", "内部撤下原因", "未发布的按语", "意见"):
+            assert secret not in text, secret
+
     def test_approved_scheduled_and_taken_down_cases_are_missing(self, who, the_series):
         approved = approved_case(who)
         scheduled = approved_case(who)
