@@ -147,7 +147,7 @@ def notes_carry(*, previous, revision) -> list[NoteAnchor]:
     still open when it was submitted (not marked done, their passage still
     found in it); each where
     its passage is now, or nowhere ("passage changed"). Only notes of rounds
-    that were decided go on: the branch never saw the others."""
+    that were decided go on, and none withdrawn: the branch never saw those."""
     decided = Decision.objects.filter(
         revision_id=OuterRef("note__revision_id"), stage_id=OuterRef("note__stage_id")
     )
@@ -160,7 +160,7 @@ def notes_carry(*, previous, revision) -> list[NoteAnchor]:
         created_at__lt=previous.created_at,
     )
     going_on = (
-        NoteAnchor.objects.filter(revision=previous)
+        NoteAnchor.objects.filter(revision=previous, note__withdrawal__isnull=True)
         .filter(Exists(decided))
         .filter(Q(note__revision=previous) | (Q(start__isnull=False) & ~Exists(done)))
         .select_related("note")

@@ -528,3 +528,32 @@ class NoteResponse(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.note_id} {self.kind}"
+
+
+class NoteWithdrawal(AppendOnlyModel):
+    """A note its author took back while its round was still open: the note
+    stays as written, this row says it no longer stands. The branch never
+    sees it, the decision does not count it, and it is not carried on."""
+
+    # One-to-one: a note is withdrawn once, however two requests race.
+    note = models.OneToOneField(
+        Note,
+        verbose_name=_("note in the text"),
+        on_delete=models.PROTECT,
+        related_name="withdrawal",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawn by"),
+        on_delete=models.PROTECT,
+        related_name="note_withdrawals",
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note withdrawal")
+        verbose_name_plural = _("note withdrawals")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.note_id} withdrawn"

@@ -9,23 +9,34 @@ them. On resubmit the notes are anchored again in the new revision
 (`anchors.notes_carry`, called by `workflow.case_resubmit`), those of the
 return and those of earlier rounds still open, so the reviewer sees what
 became of each. Every row is append-only: nothing written in a round
-changes later.
+changes later. While the round is open, the note's author may withdraw it
+(`note_withdraw`): a `NoteWithdrawal` row, after which the note no longer
+stands: not counted, not sent, not carried on. To say it better, the
+reviewer withdraws it and writes a new one.
 """
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from casehub import roles
 from casehub.exceptions import NotPermitted, WrongState
 from submissions.models import Case, CaseRevision
 from textcheck.services import highlight_html
 
 from .anchors import NOTED_FIELDS, context_of, field_text, passage_locate
 from .forms import MAX_QUOTE, MAX_TEXT
-from .models import CaseEvent, Decision, Note, NoteAnchor, NoteResponse
+from .models import (
+    CaseEvent,
+    Decision,
+    Note,
+    NoteAnchor,
+    NoteResponse,
+    NoteWithdrawal,
+)
 from .workflow import Role, _latest_revision, _lock, has_role
 
 # Notes one reviewer's round may hold: more than any real review writes, and
@@ -44,6 +55,7 @@ STATUS_LABELS = {
     "done": gettext_lazy("Done"),
     "answered": gettext_lazy("Answered"),
     "passage_changed": gettext_lazy("Passage changed"),
+    "withdrawn": gettext_lazy("Withdrawn"),
 }
 
 
@@ -106,6 +118,8 @@ def note_add(
         )
     if field not in NOTED_FIELDS:
         raise WrongState(_("Notes are written on the lead or the body."))
+    # Withdrawn notes count too: the reviewer's page still lists them, and
+    # withdrawing would otherwise let a round write rows without end.
     if (
         Note.objects.filter(revision=revision, stage=case.current_stage).count()
         >= MAX_NOTES_PER_ROUND
@@ -171,6 +185,54 @@ def note_add(
     return note
 
 
+def notes_withdrawable(*, case: Case, revision: CaseRevision, user, rows) -> set:
+    """The ids of the notes among `rows` (`AnchoredNote`) that `user` may
+    withdraw (`note_withdraw`): their own, standing, of the round of
+    `revision` at the stage the case waits at. For the page of a round that
+    is open (`round_is_open`), shown to a reviewer of its stage."""
+    return {
+        row.note.pk
+        for row in rows
+        if row.note.author_id == user.pk
+        and row.note.revision_id == revision.pk
+        and row.note.stage_id == case.current_stage_id
+        and not row.withdrawn
+    }
+
+
+@transaction.atomic
+def note_withdraw(*, note: Note, acting_user) -> NoteWithdrawal:
+    """The author of a note takes it back while its round is open.
+
+    Only the author: the note goes to the branch under their name, and a
+    colleague of the stage who disagrees with it writes a note of their own
+    or says so in the decision, rather than taking back another's words.
+    The case's row lock orders this and the decision, so a note is either
+    withdrawn before the decision counts and sends it, or refused after.
+    """
+    case = _lock(note.case)
+    if note.author_id != getattr(acting_user, "pk", None):
+        raise NotPermitted(_("Only the reviewer who wrote a note may withdraw it."))
+    if NoteWithdrawal.objects.filter(note=note).exists():
+        raise WrongState(_("This note has already been withdrawn."))
+    if case.current_stage_id != note.stage_id or not round_is_open(case, note.revision):
+        raise WrongState(
+            _(
+                "This note's round is closed: the decision has gone out with it, "
+                "so it can no longer be withdrawn."
+            )
+        )
+    if not roles.reviews_at(acting_user, case.current_stage):
+        raise NotPermitted(
+            _("Only reviewers of the stage the case waits at may withdraw notes.")
+        )
+    try:
+        with transaction.atomic():
+            return NoteWithdrawal.objects.create(note=note, actor=acting_user)
+    except IntegrityError:
+        raise WrongState(_("This note has already been withdrawn.")) from None
+
+
 def _round_decided():
     """Whether the round of the note in the query (`note__…`) has its
     decision: only then does the branch see it."""
@@ -191,7 +253,9 @@ def may_reply(case: Case, note: Note) -> bool:
     latest = _latest_revision(case)
     return (
         latest is not None
-        and NoteAnchor.objects.filter(note=note, revision=latest)
+        and NoteAnchor.objects.filter(
+            note=note, revision=latest, note__withdrawal__isnull=True
+        )
         .filter(_round_decided())
         .exists()
     )
@@ -270,7 +334,18 @@ class AnchoredNote:
         return self.note.revision_id != self.anchor.revision_id
 
     @property
+    def withdrawal(self):
+        """The note's `NoteWithdrawal`, None while it stands."""
+        return getattr(self.note, "withdrawal", None)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawal is not None
+
+    @property
     def status(self) -> str:
+        if self.withdrawn:
+            return "withdrawn"
         kinds = {response.kind for response in self.responses}
         if NoteResponse.Kind.DONE in kinds:
             return "done"
@@ -305,17 +380,28 @@ class AnchoredNote:
 
 
 def notes_for_revision(
-    *, revision: CaseRevision, sent_only: bool = False
+    *, revision: CaseRevision, sent_only: bool = False, withdrawn_at=None
 ) -> list[AnchoredNote]:
     """The notes anchored in `revision`, in the order of the text: those
     written on it and those carried to it, with the branch's responses.
     `sent_only`: only those whose round has its decision, as the branch
-    sees them (a note is the reviewer's own until the decision goes out)."""
+    sees them (a note is the reviewer's own until the decision goes out).
+    Withdrawn notes are left out, but for those of the stage `withdrawn_at`,
+    which its reviewers see struck out in the round they were withdrawn in."""
     anchors = NoteAnchor.objects.filter(revision=revision)
     if sent_only:
         anchors = anchors.filter(_round_decided())
+    standing = Q(note__withdrawal__isnull=True)
+    if withdrawn_at is not None and not sent_only:
+        standing |= Q(note__stage=withdrawn_at, note__revision=revision)
     anchors = (
-        anchors.select_related("note__author", "note__stage", "note__revision")
+        anchors.filter(standing)
+        .select_related(
+            "note__author",
+            "note__stage",
+            "note__revision",
+            "note__withdrawal__actor",
+        )
         .prefetch_related("note__responses__author")
         .order_by("note__field", "start", "note__created_at", "note__pk")
     )
@@ -331,7 +417,8 @@ def notes_for_revision(
     rows, body_index = [], 0
     for anchor in ordered:
         index = -1
-        if anchor.note.field == Note.Field.BODY and anchor.found:
+        withdrawn = hasattr(anchor.note, "withdrawal")
+        if anchor.note.field == Note.Field.BODY and anchor.found and not withdrawn:
             index, body_index = body_index, body_index + 1
         rows.append(
             AnchoredNote(
@@ -366,7 +453,10 @@ def events_notes_attach(events) -> list[CaseEvent]:
     by_round: dict[tuple, list[Note]] = {}
     if rounds:
         notes = (
-            Note.objects.filter(revision_id__in={key[0] for key in rounds})
+            Note.objects.filter(
+                revision_id__in={key[0] for key in rounds},
+                withdrawal__isnull=True,
+            )
             .select_related("author")
             .prefetch_related("responses__author")
         )

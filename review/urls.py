@@ -8,6 +8,11 @@ urlpatterns = [
     path("", views.ReviewQueueView.as_view(), name="queue"),
     path("cases/<int:pk>/", views.ReviewCaseView.as_view(), name="case"),
     path("cases/<int:pk>/notes/", views.NoteAddView.as_view(), name="note_add"),
+    path(
+        "cases/<int:pk>/notes/<int:note_pk>/withdraw/",
+        views.NoteWithdrawView.as_view(),
+        name="note_withdraw",
+    ),
     path("scoring/", scoring_views.ScoringListView.as_view(), name="scoring"),
     path(
         "scoring/cases/<int:pk>/",

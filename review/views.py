@@ -20,12 +20,14 @@ from .diff import revision_diff
 from .filters import ReviewQueueFilter
 from .findings import findings_context
 from .forms import DecisionForm, NoteForm, ReopenForm
-from .models import Decision, ReviewStage
+from .models import Decision, Note, ReviewStage
 from .notes import (
     events_notes_attach,
     note_add,
+    note_withdraw,
     notes_body_html,
     notes_for_revision,
+    notes_withdrawable,
     round_is_open,
 )
 from .selectors import (
@@ -192,7 +194,9 @@ class ReviewCaseView(LoginRequiredMixin, View):
     def render(self, case, form, status=200, note_form=None):
         revision, previous = revisions_for_review(case=case)
         diff = revision_diff(previous, revision, labels=DIFF_LABELS) if previous else []
-        notes = notes_for_revision(revision=revision)
+        notes = notes_for_revision(revision=revision, withdrawn_at=case.current_stage)
+        standing = [row for row in notes if not row.withdrawn]
+        may_note = round_is_open(case, revision)
         context = {
             "case": case,
             "revision": revision,
@@ -207,14 +211,20 @@ class ReviewCaseView(LoginRequiredMixin, View):
                 id_prefix="finding",
             ),
             "notes": [row for row in notes if not row.carried],
+            "standing_count": sum(1 for row in standing if not row.carried),
             "carried_notes": [row for row in notes if row.carried],
+            "withdrawable": notes_withdrawable(
+                case=case, revision=revision, user=self.request.user, rows=notes
+            )
+            if may_note
+            else set(),
             "note_form": note_form or NoteForm(),
-            "may_note": round_is_open(case, revision),
+            "may_note": may_note,
         }
         # The notes marked over the findings' marks: both are inline, so the
         # visible text, and with it every offset, stays the same.
         context["body_html"] = notes_body_html(
-            context["body_html"] or revision.body, notes
+            context["body_html"] or revision.body, standing
         )
         return render(self.request, self.template_name, context, status=status)
 
@@ -256,6 +266,38 @@ class NoteAddView(LoginRequiredMixin, View):
             return page.render(case, decision_form, status=400, note_form=note_form)
         messages.success(request, _("The note has been added."))
         return redirect(reverse("review:case", args=[case.pk]) + "#notes-heading")
+
+
+@method_decorator(require_POST, name="dispatch")
+class NoteWithdrawView(LoginRequiredMixin, View):
+    """A reviewer takes back their own note while its round is open; to say
+    it better, they then write a new one."""
+
+    def post(self, request, pk, note_pk):
+        # Only the note's author finds it; to anyone else it is not there.
+        note = get_object_or_404(
+            Note.objects.select_related("case"),
+            pk=note_pk,
+            case_id=pk,
+            author_id=request.user.pk,
+        )
+        done = service_run(
+            request,
+            lambda: note_withdraw(note=note, acting_user=request.user),
+            success=_("The note has been withdrawn; the branch will not see it."),
+        )
+        if not done and not _reviews_case(request.user, pk):
+            # The decision went out and the case left the reviewer's stages.
+            return redirect("review:queue")
+        return redirect(reverse("review:case", args=[pk]) + "#notes-heading")
+
+
+def _reviews_case(user, pk) -> bool:
+    try:
+        case_get_for_reviewer(case_id=pk, user=user)
+    except Http404:
+        return False
+    return True
 
 
 def _keep_comment(request, form) -> None:

@@ -654,8 +654,11 @@ def _decide(
         stage=stage,
         revision=revision,
         comment=comment,
-        # The notes of the round go with the decision, a return's to the branch.
-        note_count=Note.objects.filter(revision=revision, stage=stage).count(),
+        # The notes of the round go with the decision, a return's to the branch;
+        # those withdrawn stay behind.
+        note_count=Note.objects.filter(
+            revision=revision, stage=stage, withdrawal__isnull=True
+        ).count(),
     )
 
 

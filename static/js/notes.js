@@ -85,7 +85,7 @@
   }
 
   // A decision comment typed but not yet sent outlives the page reload that
-  // adding a note makes: kept in this tab while the note goes, put back after.
+  // adding or withdrawing a note makes: kept in this tab while the note goes, put back after.
   const comment = document.getElementById(options.commentField || "");
   const draftKey = `casehub.review.comment.${window.location.pathname}`;
   if (comment) {
@@ -99,7 +99,10 @@
       // no storage: nothing was kept
     }
     document.addEventListener("submit", (event) => {
-      if (!event.target.matches("[data-note-add]") || !comment.value) {
+      if (
+        !event.target.matches("[data-note-add], [data-note-withdraw]") ||
+        !comment.value
+      ) {
         return;
       }
       try {
