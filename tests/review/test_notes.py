@@ -11,8 +11,14 @@ from casehub.exceptions import NotPermitted, WrongState
 from inbox.models import Notification
 from review import workflow
 from review.anchors import field_text, passage_locate
-from review.models import CaseEvent, Note, NoteAnchor, NoteResponse
-from review.notes import note_add, note_reply, notes_body_html, notes_for_revision
+from review.models import CaseEvent, Note, NoteAnchor, NoteResponse, NoteWithdrawal
+from review.notes import (
+    note_add,
+    note_reply,
+    note_withdraw,
+    notes_body_html,
+    notes_for_revision,
+)
 from submissions.models import Case
 from tests.conftest import service_missing
 from tests.review.factories import decide, draft, latest, people, reviewer
@@ -642,11 +648,8 @@ class CarryDoneShownOnceTests:
         assert notes_for_revision(revision=latest(case)) == []
 
 
-@pytest.mark.django_db(transaction=True)
-class NoteRaceTests:
-    """On PostgreSQL, with real threads: the case's row lock orders notes and
-    decisions, so no note lands in a round after its decision, and a round's
-    bound holds however many reviewers press at once."""
+class Races:
+    """Calls run at once in real threads, each on its own connection."""
 
     def race(self, *calls):
         barrier = threading.Barrier(len(calls))
@@ -676,6 +679,13 @@ class NoteRaceTests:
         who = people()
         case = submitted(who)
         return who, case, reviewer(1, username="reviewer1b")
+
+
+@pytest.mark.django_db(transaction=True)
+class NoteRaceTests(Races):
+    """On PostgreSQL, with real threads: the case's row lock orders notes and
+    decisions, so no note lands in a round after its decision, and a round's
+    bound holds however many reviewers press at once."""
 
     def test_a_note_and_the_decision_at_once(self):
         who, case, other = self.world()
@@ -725,3 +735,178 @@ class NoteRaceTests:
             "Note",
             "WrongState",
         ]
+
+
+def withdraw(note, actor):
+    return note_withdraw(note=note, acting_user=actor)
+
+
+class NoteWithdrawTests:
+    """The author takes a note back while its round is open; the note stays
+    as written, and no longer stands."""
+
+    def test_the_author_withdraws_a_note_of_the_open_round(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        withdrawal = withdraw(note, who.reviewer1)
+        assert (withdrawal.note, withdrawal.actor) == (note, who.reviewer1)
+        note.refresh_from_db()
+        assert note.text == "请补充具体数据。"
+        assert notes_for_revision(revision=latest(case)) == []
+        rows = notes_for_revision(
+            revision=latest(case), withdrawn_at=case.current_stage
+        )
+        assert [(row.note, row.status, row.index) for row in rows] == [
+            (note, "withdrawn", -1)
+        ]
+        assert notes_body_html("<p>x</p>", rows) == "<p>x</p>"
+
+    def test_the_decision_counts_and_sends_only_the_notes_that_stand(self, who):
+        case = submitted(who)
+        kept = add(case, who, "深入一线")
+        withdraw(add(case, who, "理论学习", text="写错了"), who.reviewer1)
+        event = decide(case, "return", who.reviewer1)
+        assert event.note_count == 1
+        notice = Notification.objects.get(recipient=who.secretary, event=event)
+        assert notice.event.note_count == 1
+        sent = notes_for_revision(revision=latest(case), sent_only=True)
+        assert [row.note for row in sent] == [kept]
+
+    def test_the_timeline_leaves_it_out(self, who):
+        from review.notes import events_notes_attach
+        from review.selectors import case_timeline
+
+        case = submitted(who)
+        kept = add(case, who, "深入一线")
+        withdraw(add(case, who, "理论学习"), who.reviewer1)
+        decide(case, "return", who.reviewer1)
+        events = events_notes_attach(case_timeline(case=case))
+        returned = [e for e in events if e.action == CaseEvent.Action.RETURN]
+        assert returned[0].round_notes == [kept]
+
+    def test_a_withdrawn_note_is_not_carried_on(self, who):
+        case = submitted(who)
+        kept = add(case, who, "深入一线")
+        gone = add(case, who, "理论学习")
+        withdraw(gone, who.reviewer1)
+        decide(case, "return", who.reviewer1)
+        case = revise(case, who, BODY)
+        assert not NoteAnchor.objects.filter(note=gone, revision=latest(case)).exists()
+        assert [row.note for row in notes_for_revision(revision=latest(case))] == [kept]
+
+    def test_the_branch_cannot_answer_a_withdrawn_note(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        withdraw(note, who.reviewer1)
+        decide(case, "return", who.reviewer1, comment="退回")
+        with pytest.raises(WrongState, match="round is closed"):
+            note_reply(note=note, acting_user=who.secretary, kind="done")
+        assert not NoteResponse.objects.exists()
+
+    @pytest.mark.parametrize("actor", ["colleague", "reviewer2", "secretary", "editor"])
+    def test_only_the_author_may_withdraw(self, who, actor):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        colleague = reviewer(1, username="reviewer1b")
+        user = colleague if actor == "colleague" else getattr(who, actor)
+        with pytest.raises(NotPermitted, match="who wrote"):
+            withdraw(note, user)
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_once_only(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        withdraw(note, who.reviewer1)
+        with pytest.raises(WrongState, match="already been withdrawn"):
+            withdraw(note, who.reviewer1)
+        assert NoteWithdrawal.objects.count() == 1
+
+    @pytest.mark.parametrize("outcome", ["approve", "return", "reject"])
+    def test_refused_once_the_decision_is_out(self, who, outcome):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, outcome, who.reviewer1, comment="结论")
+        with pytest.raises(WrongState, match="round is closed"):
+            withdraw(note, who.reviewer1)
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_refused_in_a_later_round_at_the_same_stage(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        revise(case, who, BODY)
+        # Carried to round 2, open again at stage 1; but its own round closed.
+        with pytest.raises(WrongState, match="round is closed"):
+            withdraw(note, who.reviewer1)
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_refused_to_an_author_no_longer_on_the_stage(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        who.reviewer1.groups.clear()
+        with pytest.raises(NotPermitted, match="withdraw notes"):
+            withdraw(note, who.reviewer1)
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_the_withdrawal_is_append_only(self, who):
+        case = submitted(who)
+        withdrawal = withdraw(add(case, who, "深入一线"), who.reviewer1)
+        with pytest.raises(TypeError):
+            withdrawal.save()
+        with pytest.raises(TypeError):
+            withdrawal.delete()
+        with pytest.raises(TypeError):
+            NoteWithdrawal.objects.all().delete()
+
+    @pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
+    )
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE review_notewithdrawal SET created_at = now()",
+            "DELETE FROM review_notewithdrawal",
+        ],
+    )
+    def test_the_database_refuses_changes_too(self, who, statement):
+        case = submitted(who)
+        withdraw(add(case, who, "深入一线"), who.reviewer1)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+        assert NoteWithdrawal.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+class NoteWithdrawRaceTests(Races):
+    """A withdrawal and the decision at once, on PostgreSQL with real threads:
+    either the note is withdrawn before the decision counts it, or the
+    withdrawal is refused and the note went out with the decision."""
+
+    def test_a_withdrawal_and_the_decision_at_once(self):
+        who, case, _other = self.world()
+        revision = latest(case)
+        note = add(case, who, "深入一线")
+        add(case, who, "理论学习")
+        results = self.race(
+            lambda: note_withdraw(note=note, acting_user=who.reviewer1),
+            lambda: workflow.case_return(
+                case=case,
+                acting_user=who.reviewer1,
+                stage=case.current_stage,
+                revision=revision,
+                comment="退回",
+            ),
+        )
+        event = CaseEvent.objects.get(action=CaseEvent.Action.RETURN)
+        sent = [
+            row.note for row in notes_for_revision(revision=revision, sent_only=True)
+        ]
+        if NoteWithdrawal.objects.exists():
+            assert event.note_count == 1 and note not in sent, results
+        else:
+            assert event.note_count == 2 and note in sent, results
+            assert any(isinstance(r, WrongState) for r in results), results
