@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from review.anchors import field_text
-from review.models import Note, NoteResponse
+from review.models import Note, NoteResponse, NoteWithdrawal
 from review.notes import note_reply
 from tests.review.factories import decide, latest
 from tests.review.test_notes import BODY, add, passage, revise, submitted
@@ -349,3 +349,115 @@ class BranchNotePagesQueryTests:
             with django_assert_max_num_queries(25):
                 response = client.get(url)
             assert response.content.decode().count('class="note-item ') == 22
+
+
+class NoteWithdrawViewTests:
+    def url(self, note):
+        return reverse("review:note_withdraw", args=[note.case_id, note.pk])
+
+    def page(self, client, case):
+        return client.get(reverse("review:case", args=[case.pk])).content.decode()
+
+    def test_the_author_withdraws_from_the_review_page(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线", text="写错的批注")
+        add(case, who, "理论学习", text="留下的批注")
+        client = signed_in(who.reviewer1)
+        html = self.page(client, case)
+        assert html.count("data-note-withdraw") == 2
+        response = client.post(self.url(note))
+        assert response.status_code == 302
+        assert response.url.endswith("#notes-heading")
+        assert NoteWithdrawal.objects.get().note == note
+        html = self.page(client, case)
+        assert "批注已撤回" in html
+        # Struck out on the reviewer's page, not marked in the text.
+        assert 'data-note-status="withdrawn"' in html
+        assert "写错的批注" in html and "已由" in html
+        assert "留下的批注" in html
+        assert html.count('class="finding finding-note"') == 1
+        assert html.count("data-note-withdraw") == 1
+        assert '<span class="notes__count">1</span>' in html
+
+    def test_the_branch_never_sees_it(self, who):
+        case = submitted(who)
+        withdraw_me = add(case, who, "深入一线", text="写错的批注")
+        add(case, who, "理论学习", text="留下的批注")
+        signed_in(who.reviewer1).post(self.url(withdraw_me))
+        decide(case, "return", who.reviewer1)
+        secretary = signed_in(who.secretary)
+        for url in (
+            case.get_absolute_url(),
+            reverse("submissions:revision_detail", args=[case.pk, 1]),
+            reverse("inbox:list"),
+        ):
+            html = secretary.get(url).content.decode()
+            assert "写错的批注" not in html, url
+        html = secretary.get(case.get_absolute_url()).content.decode()
+        assert "留下的批注" in html
+        assert html.count('class="note-item ') == 1
+
+    def test_another_reviewer_of_the_stage_gets_404(self, who):
+        from tests.review.factories import reviewer
+
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        colleague = signed_in(reviewer(1, username="reviewer1b"))
+        assert "data-note-withdraw" not in self.page(colleague, case)
+        assert colleague.post(self.url(note)).status_code == 404
+        assert not NoteWithdrawal.objects.exists()
+
+    @pytest.mark.parametrize("actor", ["reviewer2", "secretary", "editor"])
+    def test_anyone_else_gets_404(self, who, actor):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        assert signed_in(getattr(who, actor)).post(self.url(note)).status_code == 404
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_a_note_of_another_case_is_404(self, who):
+        case = submitted(who)
+        other = submitted(who)
+        note = add(other, who, "深入一线")
+        url = reverse("review:note_withdraw", args=[case.pk, note.pk])
+        assert signed_in(who.reviewer1).post(url).status_code == 404
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_after_the_decision_it_is_refused_with_a_message(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        decide(case, "return", who.reviewer1)
+        client = signed_in(who.reviewer1)
+        response = client.post(self.url(note), follow=True)
+        assert response.redirect_chain[-1][0] == reverse("review:queue")
+        assert "该批注所在的审核轮次已结束" in response.content.decode()
+        assert not NoteWithdrawal.objects.exists()
+
+    def test_twice_is_refused_with_a_message(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        client = signed_in(who.reviewer1)
+        client.post(self.url(note))
+        response = client.post(self.url(note), follow=True)
+        assert "该批注已撤回" in response.content.decode()
+        assert NoteWithdrawal.objects.count() == 1
+
+    def test_get_is_not_allowed(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线")
+        assert signed_in(who.reviewer1).get(self.url(note)).status_code == 405
+
+    def test_review_page_query_count_with_many_withdrawn_notes(
+        self, who, django_assert_max_num_queries
+    ):
+        from review.notes import note_withdraw
+
+        case = submitted(who)
+        for _ in range(12):
+            note = add(case, who, "深入一线")
+            note_withdraw(note=note, acting_user=who.reviewer1)
+        add(case, who, "理论学习")
+        client = signed_in(who.reviewer1)
+        client.get(reverse("review:case", args=[case.pk]))
+        with django_assert_max_num_queries(20):
+            html = client.get(reverse("review:case", args=[case.pk])).content.decode()
+        assert html.count('data-note-status="withdrawn"') == 12
