@@ -274,6 +274,13 @@ EXPECTED = {
         by_role(404, anonymous=LOGIN, reviewer1=302),
         acts({"reviewer1"}, "review.note", "review.noteanchor"),
     ),
+    # Only its author withdraws a note, while its round is open; to anyone
+    # else the note is not there.
+    "review:note_withdraw": (
+        by_role(POST_ONLY),
+        by_role(404, anonymous=LOGIN, reviewer1=302),
+        acts({"reviewer1"}, "review.notewithdrawal"),
+    ),
     # The branch answers the notes of its returned case.
     "submissions:case_note_reply": (
         by_role(POST_ONLY),
@@ -630,6 +637,17 @@ def _world_build():
         text="请补充具体事例。",
     )
     decide(noted, "return", who.reviewer1, comment="见批注")
+    # reviewer1's note in the open round of the case in review, to withdraw.
+    open_note = note_add(
+        case=in_review,
+        acting_user=who.reviewer1,
+        revision=latest(in_review),
+        field="body",
+        start=0,
+        end=2,
+        quote="一是",
+        text="请核对这句的表述。",
+    )
     campaign = campaign_save(
         acting_user=who.editor,
         title="征集活动",
@@ -695,6 +713,7 @@ def _world_build():
             "review:reopen": {"pk": rejected.pk},
             "review:note_add": {"pk": in_review.pk},
             "submissions:case_note_reply": {"pk": noted.pk, "note_pk": note.pk},
+            "review:note_withdraw": {"pk": in_review.pk, "note_pk": open_note.pk},
             "campaigns:detail": {"pk": campaign.pk},
             "campaigns:update": {"pk": campaign.pk},
             "campaigns:extend": {"pk": campaign.pk},
@@ -813,6 +832,7 @@ def test_every_acting_post_has_a_form():
         "submissions:case_resubmit",
         "submissions:case_withdraw",
         "submissions:case_delete",
+        "review:note_withdraw",
         "inbox:open",
         "inbox:mark_read",
         "inbox:mark_all_read",
