@@ -38,7 +38,7 @@ from inbox.models import Notification
 from review import workflow as review
 from review.anchors import field_text
 from review.forms import DecisionForm, NoteForm, ReopenForm
-from review.models import CaseEvent, Decision, Note, NoteResponse
+from review.models import CaseEvent, Decision, Note, NoteResponse, NoteWithdrawal
 from review.notes import MAX_NOTES_PER_ROUND
 from showcase import services as showcase
 from showcase.api import html_for_other_sites
@@ -690,6 +690,14 @@ class StoredXssTests:
             )
             assert refused_note.status_code == 400
             inert(refused_note.content.decode(), f"refused note {case.pk}")
+            if number == 1:
+                # A few withdrawn: the review page shows them struck out.
+                for note in case.notes.order_by("-pk")[:3]:
+                    response = reviewer.post(
+                        reverse("review:note_withdraw", args=[case.pk, note.pk])
+                    )
+                    assert response.status_code == 302
+                assert NoteWithdrawal.objects.count() == 3
             page(reviewer, reverse("review:case", args=[case.pk]))
             decided_by_form(reviewer, case, Decision.Outcome.RETURN, texts[0])
             cases.append(case)
