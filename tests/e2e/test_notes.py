@@ -197,3 +197,71 @@ class LeadNoteTests:
         anchor = note.anchors.get()
         assert LEAD[anchor.start : anchor.end] == quote
         assert reviewer1.errors == []
+
+
+class NoteWithdrawTests:
+    def test_a_note_withdrawn_before_the_return_never_reaches_the_branch(
+        self, demo_data, visitor
+    ):
+        from review import workflow
+        from review.models import NoteWithdrawal
+        from submissions.models import Membership
+
+        case = Case.objects.get(title=TITLE)
+        writer = Membership.objects.get(
+            branch=case.branch, role=Membership.Role.SECRETARY
+        ).user
+        workflow.case_submit(case=case, acting_user=writer)
+
+        reviewer1 = visitor()
+        reviewer1.sign_in_elsewhere("reviewer1")
+        reviewer1.go(f"/review/cases/{case.pk}/")
+        for passage, text in (
+            (PASSAGE, "写错了的批注"),
+            ("学习成果台账", "请说明台账记了哪些内容。"),
+        ):
+            assert reviewer1.page.evaluate(SELECT, passage)
+            expect(reviewer1.page.locator("[data-note-selection]")).to_contain_text(
+                passage
+            )
+            reviewer1.page.fill("#id_text", text)
+            reviewer1.page.click("button:has-text('添加批注')")
+            expect(reviewer1.page.locator(".message--success")).to_contain_text(
+                "批注已添加"
+            )
+        expect(reviewer1.page.locator("mark.finding-note")).to_have_count(2)
+        wrong = Note.objects.get(text="写错了的批注")
+
+        # The comment typed first outlives the withdrawal's reload.
+        reviewer1.page.fill("#id_comment", "请按批注修改。")
+        item = reviewer1.page.locator(f"#note-{wrong.pk}")
+        item.locator("button:has-text('撤回批注')").click()
+        expect(reviewer1.page.locator(".message--success")).to_contain_text(
+            "批注已撤回"
+        )
+        item = reviewer1.page.locator(f"#note-{wrong.pk}")
+        expect(item).to_have_attribute("data-note-status", "withdrawn")
+        expect(item).to_contain_text("已撤回")
+        expect(item.locator("button:has-text('撤回批注')")).to_have_count(0)
+        expect(reviewer1.page.locator("mark.finding-note")).to_have_count(1)
+        expect(reviewer1.page.locator("mark.finding-note")).to_have_text("学习成果台账")
+        assert NoteWithdrawal.objects.get().note == wrong
+        reviewer1.screenshot("note-withdrawn")
+
+        expect(reviewer1.page.locator("#id_comment")).to_have_value("请按批注修改。")
+        reviewer1.page.check("input[name=outcome][value=return]")
+        reviewer1.page.click("button:has-text('提交审核结论')")
+        expect(reviewer1.page.locator(".message--success")).to_contain_text("退回修改")
+
+        secretary = visitor()
+        secretary.sign_in("secretary1")
+        secretary.go("/inbox/")
+        expect(secretary.page.locator(".inbox__item").first).to_contain_text(
+            "附 1 条批注"
+        )
+        secretary.go(case.get_absolute_url())
+        notes = secretary.page.locator(".notes .note-item")
+        expect(notes).to_have_count(1)
+        expect(notes).to_contain_text("学习成果台账")
+        expect(secretary.page.locator("main")).not_to_contain_text("写错了的批注")
+        assert secretary.errors == reviewer1.errors == []
