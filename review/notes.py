@@ -373,8 +373,9 @@ class AnchoredNote:
 
     @property
     def mark_id(self) -> str:
-        """The id of the note's mark in the body, "" where there is none."""
-        if self.note.field != Note.Field.BODY or not self.anchor.found:
+        """The id of the note's mark in the body, "" where there is none (on
+        the lead, its passage gone, or withdrawn)."""
+        if self.index < 0:
             return ""
         return f"note-body-{self.index}"
 

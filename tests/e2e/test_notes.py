@@ -243,6 +243,7 @@ class NoteWithdrawTests:
         expect(item).to_have_attribute("data-note-status", "withdrawn")
         expect(item).to_contain_text("已撤回")
         expect(item.locator("button:has-text('撤回批注')")).to_have_count(0)
+        expect(item.locator("[data-note-mark]")).to_have_count(0)
         expect(reviewer1.page.locator("mark.finding-note")).to_have_count(1)
         expect(reviewer1.page.locator("mark.finding-note")).to_have_text("学习成果台账")
         assert NoteWithdrawal.objects.get().note == wrong

@@ -756,8 +756,8 @@ class NoteWithdrawTests:
         rows = notes_for_revision(
             revision=latest(case), withdrawn_at=case.current_stage
         )
-        assert [(row.note, row.status, row.index) for row in rows] == [
-            (note, "withdrawn", -1)
+        assert [(row.note, row.status, row.mark_id) for row in rows] == [
+            (note, "withdrawn", "")
         ]
         assert notes_body_html("<p>x</p>", rows) == "<p>x</p>"
 
