@@ -293,23 +293,32 @@ class ScoringResultsView(LoginRequiredMixin, View):
         }
 
 
+def _editors_only(request) -> None:
+    if not roles.may_publish(request.user):
+        raise PermissionDenied(_("Only editors may change who scores a case."))
+
+
+def _scorer_chosen(request):
+    """The person an editor's `ReassignForm` names, or None, said in a
+    message; whether they may score the case is the service's to say."""
+    form = ReassignForm(request.POST)
+    new_scorer = None
+    if form.is_valid():
+        new_scorer = (
+            get_user_model().objects.filter(pk=form.cleaned_data["new_scorer"]).first()
+        )
+    if new_scorer is None:
+        messages.error(request, _("Choose a panel member."))
+    return new_scorer
+
+
 @method_decorator(require_POST, name="dispatch")
 class AssignmentReassignView(LoginRequiredMixin, View):
     def post(self, request, pk):
-        if not roles.may_publish(request.user):
-            raise PermissionDenied(_("Only editors may change who scores a case."))
+        _editors_only(request)
         assignment = get_object_or_404(ScoreAssignment, pk=pk)
-        form = ReassignForm(request.POST)
-        new_scorer = None
-        if form.is_valid():
-            new_scorer = (
-                get_user_model()
-                .objects.filter(pk=form.cleaned_data["new_scorer"])
-                .first()
-            )
-        if new_scorer is None:
-            messages.error(request, _("Choose a panel member."))
-        else:
+        new_scorer = _scorer_chosen(request)
+        if new_scorer is not None:
             service_run(
                 request,
                 lambda: assignment_reassign(
@@ -328,20 +337,10 @@ class AssignmentAddView(LoginRequiredMixin, View):
     """An editor asks one more panel member to score a case."""
 
     def post(self, request, pk):
-        if not roles.may_publish(request.user):
-            raise PermissionDenied(_("Only editors may change who scores a case."))
+        _editors_only(request)
         case = get_object_or_404(Case, pk=pk)
-        form = ReassignForm(request.POST)
-        new_scorer = None
-        if form.is_valid():
-            new_scorer = (
-                get_user_model()
-                .objects.filter(pk=form.cleaned_data["new_scorer"])
-                .first()
-            )
-        if new_scorer is None:
-            messages.error(request, _("Choose a panel member."))
-        else:
+        new_scorer = _scorer_chosen(request)
+        if new_scorer is not None:
             service_run(
                 request,
                 lambda: assignment_add(

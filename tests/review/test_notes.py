@@ -235,11 +235,13 @@ class NoteAddTests:
         [
             "UPDATE review_note SET text = 'x'",
             "DELETE FROM review_noteanchor",
+            "UPDATE review_notewithdrawal SET created_at = now()",
+            "DELETE FROM review_notewithdrawal",
         ],
     )
     def test_the_database_refuses_changes_too(self, who, statement):
         case = submitted(who)
-        add(case, who, "深入一线")
+        withdraw(add(case, who, "深入一线"), who.reviewer1)
         with (
             pytest.raises(DatabaseError, match="append-only"),
             transaction.atomic(),
@@ -857,27 +859,6 @@ class NoteWithdrawTests:
             withdrawal.delete()
         with pytest.raises(TypeError):
             NoteWithdrawal.objects.all().delete()
-
-    @pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
-    )
-    @pytest.mark.parametrize(
-        "statement",
-        [
-            "UPDATE review_notewithdrawal SET created_at = now()",
-            "DELETE FROM review_notewithdrawal",
-        ],
-    )
-    def test_the_database_refuses_changes_too(self, who, statement):
-        case = submitted(who)
-        withdraw(add(case, who, "深入一线"), who.reviewer1)
-        with (
-            pytest.raises(DatabaseError, match="append-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement)
-        assert NoteWithdrawal.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
