@@ -218,7 +218,7 @@ class ReviewCaseView(LoginRequiredMixin, View):
             )
             if may_note
             else set(),
-            "note_form": note_form or NoteForm(),
+            "note_form": note_form or _rewrite_form(self.request, notes),
             "may_note": may_note,
         }
         # The notes marked over the findings' marks: both are inline, so the
@@ -289,7 +289,36 @@ class NoteWithdrawView(LoginRequiredMixin, View):
         if not done and not _reviews_case(request.user, pk):
             # The decision went out and the case left the reviewer's stages.
             return redirect("review:queue")
-        return redirect(reverse("review:case", args=[pk]) + "#notes-heading")
+        url = reverse("review:case", args=[pk])
+        if done and request.POST.get("rewrite"):
+            return redirect(f"{url}?rewrite={note.pk}#note-form")
+        return redirect(url + "#notes-heading")
+
+
+def _rewrite_form(request, rows) -> NoteForm:
+    """The note form, filled in with the note `?rewrite=` names when it is
+    one the reviewer withdrew on this page: to say it again, better."""
+    wanted = request.GET.get("rewrite", "")
+    for row in rows:
+        if (
+            wanted.isdigit()
+            and row.note.pk == int(wanted)
+            and row.withdrawn
+            and row.note.author_id == request.user.pk
+            and row.anchor.found
+        ):
+            note = row.note
+            return NoteForm(
+                initial={
+                    "field": note.field,
+                    "start": row.start,
+                    "end": row.end,
+                    "quote": note.quote,
+                    "text": note.text,
+                    "suggestion": note.suggestion,
+                }
+            )
+    return NoteForm()
 
 
 def _reviews_case(user, pk) -> bool:

@@ -461,3 +461,59 @@ class NoteWithdrawViewTests:
         with django_assert_max_num_queries(20):
             html = client.get(reverse("review:case", args=[case.pk])).content.decode()
         assert html.count('data-note-status="withdrawn"') == 12
+
+    def test_withdraw_and_write_again_fills_the_form_with_the_old_note(self, who):
+        case = submitted(who)
+        note = add(case, who, "深入一线", text="错字的批注", suggestion="深入基层")
+        client = signed_in(who.reviewer1)
+        response = client.post(self.url(note), {"rewrite": "1"})
+        assert response.url.endswith(f"?rewrite={note.pk}#note-form")
+        page = client.get(response.url.split("#")[0])
+        form = page.context["note_form"]
+        anchor = note.anchors.get()
+        assert form.initial == {
+            "field": "body",
+            "start": anchor.start,
+            "end": anchor.end,
+            "quote": "深入一线",
+            "text": "错字的批注",
+            "suggestion": "深入基层",
+        }
+        assert "“深入一线”" in page.content.decode()
+        # Sent again as it stands, it is a new note; the old one stays withdrawn.
+        data = {**form.initial, "text": "改正后的批注"}
+        assert (
+            client.post(reverse("review:note_add", args=[case.pk]), data).status_code
+            == 302
+        )
+        assert list(Note.objects.filter(withdrawal__isnull=True)) == [
+            Note.objects.get(text="改正后的批注")
+        ]
+
+    def test_rewrite_names_only_the_reviewers_own_withdrawn_note(self, who):
+        from review.notes import note_withdraw
+        from tests.review.factories import reviewer
+
+        case = submitted(who)
+        standing = add(case, who, "理论学习", text="仍有效的批注")
+        colleague = reviewer(1, username="reviewer1b")
+        theirs = note_add_as(case, colleague, "深入一线", "同事的批注")
+        note_withdraw(note=theirs, acting_user=colleague)
+        client = signed_in(who.reviewer1)
+        for wanted in (standing.pk, theirs.pk, "x", 10**9):
+            page = client.get(
+                reverse("review:case", args=[case.pk]), {"rewrite": wanted}
+            )
+            assert page.context["note_form"].initial == {}, wanted
+
+
+def note_add_as(case, user, quote, text):
+    from review.notes import note_add
+
+    return note_add(
+        case=case,
+        acting_user=user,
+        revision=latest(case),
+        text=text,
+        **passage(case, quote),
+    )
