@@ -299,10 +299,11 @@ def _rewrite_form(request, rows) -> NoteForm:
     """The note form, filled in with the note `?rewrite=` names when it is
     one the reviewer withdrew on this page: to say it again, better."""
     wanted = request.GET.get("rewrite", "")
+    if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 19):
+        return NoteForm()
     for row in rows:
         if (
-            wanted.isdigit()
-            and row.note.pk == int(wanted)
+            row.note.pk == int(wanted)
             and row.withdrawn
             and row.note.author_id == request.user.pk
             and row.anchor.found

@@ -500,7 +500,7 @@ class NoteWithdrawViewTests:
         theirs = note_add_as(case, colleague, "深入一线", "同事的批注")
         note_withdraw(note=theirs, acting_user=colleague)
         client = signed_in(who.reviewer1)
-        for wanted in (standing.pk, theirs.pk, "x", 10**9):
+        for wanted in (standing.pk, theirs.pk, "x", "²", "9" * 5000, 10**9):
             page = client.get(
                 reverse("review:case", args=[case.pk]), {"rewrite": wanted}
             )
