@@ -93,6 +93,17 @@ def issue_entries(*, issue: Issue) -> QuerySet[IssueCase]:
     )
 
 
+def issue_entries_as_published(*, issue: Issue) -> list[IssueCase]:
+    """`issue_entries`, each with `shown`: the revision its case's page shows
+    (published_revisions), so the issue page names what the case page names,
+    whatever the case row or its branch's name has become since."""
+    entries = list(issue_entries(issue=issue))
+    shown = published_revisions(case_ids=[entry.case_id for entry in entries])
+    for entry in entries:
+        entry.shown = shown.get(entry.case_id)
+    return [entry for entry in entries if entry.shown is not None]
+
+
 def case_get_published(*, case_id) -> tuple[Case, Issue]:
     """A published case with the published issue that carries it; else 404.
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -218,7 +219,7 @@ def issue_page_context(*, series, issue) -> dict:
     return {
         "series": series,
         "issue": issue,
-        "entries": selectors.issue_entries(issue=issue),
+        "entries": selectors.issue_entries_as_published(issue=issue),
         "previous_issue": previous,
         "next_issue": following,
     }
@@ -335,6 +336,13 @@ def case_page_context(*, case, issue) -> dict:
         "published_at": case.published_at,
         "view_count": VIEWS_PLACEHOLDER,
         "canonical_url": absolute_url(reverse("showcase:case", args=[case.pk])),
+        # The cover of the revision shown, as the API names it, never one put
+        # on the case row after publication.
+        "cover_url": (
+            absolute_url(default_storage.url(revision.cover_image))
+            if revision is not None and revision.cover_image
+            else ""
+        ),
     }
 
 

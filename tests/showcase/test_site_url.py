@@ -23,6 +23,7 @@ def _site(settings):
 @pytest.fixture
 def published(who):
     case = approved_case(who, cover_image="covers/2026/03/cover.jpg")
+    case.revisions.update(cover_image="covers/2026/03/cover.jpg")
     issue = published_issue(who, series(), cases=[case])
     return case, issue
 

@@ -143,6 +143,33 @@ class PublicPagesTests:
         assert client.get(url, {"page": "x"}).status_code == 200
 
 
+class AsPublishedTests:
+    """The issue page and the case page name what was published, whatever the
+    case row or its branch became since."""
+
+    def test_the_issue_page_names_the_published_revision(self, who, the_series):
+        case = approved_case(who, cover_image="covers/2026/03/cover.jpg")
+        case.revisions.update(cover_image="covers/2026/03/cover.jpg")
+        issue = published_issue(who, the_series, cases=[case])
+        published_name = case.branch.name
+        case.branch.name = "改名后的党支部"
+        case.branch.save(update_fields=["name"])
+        type(case).objects.filter(pk=case.pk).update(
+            title="未经审核的标题", cover_image="covers/2026/04/other.jpg"
+        )
+        cache.clear()
+        issue_html = reader().get(issue.get_absolute_url()).content.decode()
+        case_html = reader().get(reverse("showcase:case", args=[case.pk]))
+        case_html = case_html.content.decode()
+        for html in (issue_html, case_html):
+            assert published_name in html
+            assert case.title in html
+            assert "改名后的党支部" not in html
+            assert "未经审核的标题" not in html
+        assert "covers/2026/03/cover.jpg" in case_html
+        assert "covers/2026/04/other.jpg" not in case_html
+
+
 class QueryBudgetTests:
     def test_uncached_case_page_takes_at_most_four_queries(
         self, who, the_series, django_assert_max_num_queries
