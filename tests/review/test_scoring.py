@@ -77,18 +77,6 @@ class AssignmentBalanceTests:
 
 
 @pytest.fixture
-def who():
-    return people()
-
-
-@pytest.fixture
-def panel_members():
-    return [
-        UserFactory(username=f"expert{n}", first_name=f"专家{n}") for n in (1, 2, 3)
-    ]
-
-
-@pytest.fixture
 def scoring_at(panel_members):
     return scoring_stage(members=panel_members, per_case=2)
 

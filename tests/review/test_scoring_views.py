@@ -12,22 +12,10 @@ from django.utils import timezone
 
 from review.models import CaseEvent, Score, ScoreAssignment
 from submissions.models import Case
-from tests.review.factories import case_to_scoring, people, scoring_stage
+from tests.review.factories import case_to_scoring, scoring_stage
 from tests.submissions.factories import UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def who():
-    return people()
-
-
-@pytest.fixture
-def panel_members():
-    return [
-        UserFactory(username=f"expert{n}", first_name=f"专家{n}") for n in (1, 2, 3)
-    ]
 
 
 @pytest.fixture
