@@ -547,14 +547,9 @@ def issue_detail(request, number: int, slug: str = SLUG):
     def build():
         series = selectors.series_get(slug=slug)
         issue = selectors.issue_get_published(series=series, number=number)
-        entries = list(selectors.issue_entries(issue=issue))
-        revisions = selectors.published_revisions(
-            case_ids=[entry.case_id for entry in entries]
-        )
         cases = [
-            _entry_out(entry, revisions[entry.case_id])
-            for entry in entries
-            if entry.case_id in revisions
+            _entry_out(entry, entry.shown)
+            for entry in selectors.issue_entries_as_published(issue=issue)
         ]
         return IssueDetailOut(**_issue_common(issue), cases=cases)
 
